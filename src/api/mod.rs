@@ -1,0 +1,146 @@
+//! The JSON API under `/api/v1`, its OpenAPI 3 document and the browsable docs page.
+//! Routes and their documentation are registered together, so the document cannot miss one.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Principal;
+use crate::auth::middleware::CurrentUser;
+use crate::startup::AppState;
+use crate::web::error::AppError;
+
+/// A signed-in caller of the API (bearer token or session); 401 otherwise.
+pub struct ApiUser(pub Arc<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<CurrentUser>()
+            .and_then(|c| c.0.clone())
+            .map(ApiUser)
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// A JSON body whose errors come in the API's error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(AppError::BadRequest(json_problem(&e))),
+        }
+    }
+}
+
+fn json_problem(e: &JsonRejection) -> String {
+    match e {
+        JsonRejection::MissingJsonContentType(_) => {
+            "send the body as JSON with Content-Type: application/json".into()
+        }
+        other => other.body_text(),
+    }
+}
+
+/// A path id; a malformed one answers "not found", like an id outside one's scope.
+pub struct IdPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for IdPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(IdPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => Err(AppError::NotFound),
+            Err(e) => Err(AppError::Unexpected(anyhow::anyhow!("path: {e}"))),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kalibra API",
+        description = "Quality and service management for customer-service organisations. \
+            Authenticate with `Authorization: Bearer <token>` (create a token on your account page \
+            or with `kalibra token create`). Every error has the shape `{code, message, field}`."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(crate::web::error::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every API route with its documentation.
+pub fn router() -> OpenApiRouter<AppState> {
+    use crate::{audit, auth, people, programs};
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::routes::api_me))
+        .routes(routes!(
+            auth::routes::api_list_tokens,
+            auth::routes::api_create_token
+        ))
+        .routes(routes!(auth::routes::api_revoke_token))
+        .routes(routes!(
+            programs::routes::api_list,
+            programs::routes::api_create
+        ))
+        .routes(routes!(
+            programs::routes::api_get,
+            programs::routes::api_update
+        ))
+        .routes(routes!(
+            programs::routes::api_teams,
+            programs::routes::api_create_team
+        ))
+        .routes(routes!(
+            people::routes::api_list,
+            people::routes::api_create
+        ))
+        .routes(routes!(people::routes::api_get, people::routes::api_update))
+        .routes(routes!(
+            people::routes::api_grants,
+            people::routes::api_add_grant
+        ))
+        .routes(routes!(people::routes::api_remove_grant))
+        .routes(routes!(audit::routes::api_list))
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    router().split_for_parts().1
+}
+
+/// `/api/v1/openapi.json` and the Swagger UI at `/api/docs/` (vendored, no CDN).
+pub fn docs() -> Router<AppState> {
+    Router::new().merge(
+        utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi()),
+    )
+}

@@ -1,0 +1,329 @@
+//! The command line: `serve`, `demo`, `migrate`, and the administration commands.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::audit::Actor;
+use crate::auth::routes::NewToken;
+use crate::config::{Overrides, Settings};
+use crate::domain::{Email, Role};
+use crate::people::{GrantInput, PersonInput};
+use crate::programs::ProgramInput;
+use crate::startup::Application;
+use crate::store::Db;
+
+#[derive(Parser)]
+#[command(
+    name = "kalibra",
+    version,
+    about = "Quality and service management for contact centers"
+)]
+pub struct Cli {
+    /// Settings file (TOML). Without it, ./kalibra.toml is read when present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database: sqlite:PATH or postgres://USER@HOST:PORT/DB [env: KALIBRA_DATABASE_URL]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (migrations run first).
+    Serve(ServeArgs),
+    /// Run the web server with a demo organisation (default database: sqlite:kalibra-demo.db).
+    Demo(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage people.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage client programs.
+    #[command(subcommand)]
+    Program(ProgramCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on [env: KALIBRA_BIND; default 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    bind: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a person with a role; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, evaluator, team_lead, planner, client_viewer or agent
+        #[arg(long)]
+        role: String,
+        /// Program code, for evaluator, planner and client_viewer (and with --team)
+        #[arg(long)]
+        program: Option<String>,
+        /// Team name within --program, for team_lead and agent
+        #[arg(long)]
+        team: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProgramCommand {
+    /// Create a client program.
+    Create {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// IANA time zone, e.g. Europe/Berlin
+        #[arg(long)]
+        timezone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new API token for a person.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value_t = 90)]
+        expires_days: i64,
+        /// What the token is for
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let is_demo = matches!(cli.command, Command::Demo(_));
+    let defaults = Settings {
+        database_url: if is_demo {
+            "sqlite:kalibra-demo.db".into()
+        } else {
+            Settings::default().database_url
+        },
+        ..Settings::default()
+    };
+    let bind = match &cli.command {
+        Command::Serve(a) | Command::Demo(a) => a.bind.clone(),
+        _ => None,
+    };
+    let flags = Overrides {
+        database_url: cli.database_url.clone(),
+        bind,
+    };
+    let settings = Settings::load(cli.config.as_deref(), defaults, flags)
+        .map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    crate::telemetry::init(&settings.log_format);
+
+    match cli.command {
+        Command::Serve(_) => serve(settings, false).await,
+        Command::Demo(_) => serve(settings, true).await,
+        Command::Migrate => {
+            let db = open(&settings).await?;
+            println!(
+                "migrations applied to {}",
+                crate::store::redact(&settings.database_url)
+            );
+            db.close().await;
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            name,
+            role,
+            program,
+            team,
+        }) => {
+            let db = open(&settings).await?;
+            let role = Role::parse(&role)?;
+            let grant = grant_for(&db, role, program.as_deref(), team.as_deref()).await?;
+            let password = read_password()?;
+            let input = PersonInput {
+                email,
+                name,
+                password: Some(password),
+                locale: None,
+            };
+            let actor = Actor::cli();
+            let person = crate::people::create(&db, &actor, &input)
+                .await
+                .map_err(explain)?;
+            crate::people::add_grant(&db, &actor, person.id, &grant)
+                .await
+                .map_err(explain)?;
+            println!(
+                "created {} <{}> (id {}) as {role}",
+                person.name, person.email, person.id
+            );
+            Ok(())
+        }
+        Command::Program(ProgramCommand::Create {
+            code,
+            name,
+            timezone,
+        }) => {
+            let db = open(&settings).await?;
+            let input = ProgramInput {
+                code,
+                name,
+                timezone,
+            };
+            let p = crate::programs::create(&db, &Actor::cli(), &input)
+                .await
+                .map_err(explain)?;
+            println!(
+                "created program {} {} ({}), id {}",
+                p.code, p.name, p.timezone, p.id
+            );
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create {
+            email,
+            expires_days,
+            name,
+        }) => {
+            let db = open(&settings).await?;
+            let person = crate::people::find_by_email(&db, &Email::parse(&email)?)
+                .await?
+                .with_context(|| format!("no person with e-mail {email}"))?;
+            if !person.active {
+                bail!("{email} is deactivated");
+            }
+            let state = crate::startup::AppState {
+                db: db.clone(),
+                settings: std::sync::Arc::new(settings),
+                limits: Default::default(),
+            };
+            let req = NewToken { name, expires_days };
+            let (info, secret) =
+                crate::auth::routes::issue_token(&state, &Actor::cli(), person.id, &req)
+                    .await
+                    .map_err(explain)?;
+            eprintln!(
+                "token {} for {email}, expires {} UTC; it is shown only now:",
+                info.id,
+                info.expires_utc()
+            );
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+fn explain(e: crate::web::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await.context("applying migrations")?;
+    Ok(db)
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let db = open(&settings).await?;
+    if demo {
+        let added = crate::demo::seed(&db).await.map_err(explain)?;
+        tracing::info!(added, "demo organisation ready");
+    }
+    let app = Application::build_with_db(settings.clone(), db).await?;
+    let addr = app.local_addr()?;
+    if demo {
+        println!(
+            "Kalibra demo at http://{addr}/  (database {})",
+            crate::store::redact(&settings.database_url)
+        );
+        println!(
+            "Sign in with any of these; the password is always {}:",
+            crate::demo::PASSWORD
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for (email, _, role, program, team) in crate::demo::PEOPLE {
+            if seen.insert(*email) {
+                let scope = match (program.is_empty(), team.is_empty()) {
+                    (true, _) => "whole organisation".to_owned(),
+                    (false, true) => (*program).to_owned(),
+                    (false, false) => format!("{program} / {team}"),
+                };
+                println!("  {email:<24} {:<14} {scope}", role.as_str());
+            }
+        }
+    } else {
+        println!("Kalibra at http://{addr}/");
+    }
+    tracing::info!(%addr, backend = app_backend(&settings), "listening");
+    app.run_until_stopped().await
+}
+
+fn app_backend(s: &Settings) -> &'static str {
+    if s.database_url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    }
+}
+
+/// Resolve `--program` / `--team` into the scope the role needs.
+async fn grant_for(
+    db: &Db,
+    role: Role,
+    program: Option<&str>,
+    team: Option<&str>,
+) -> anyhow::Result<GrantInput> {
+    let mut g = GrantInput {
+        role,
+        program_id: None,
+        team_id: None,
+    };
+    if let Some(code) = program {
+        let p = crate::programs::find_by_code(db, code)
+            .await?
+            .with_context(|| format!("no program with code {code}"))?;
+        match team {
+            Some(t) => {
+                let team = crate::programs::find_team_by_name(db, p.id, t)
+                    .await?
+                    .with_context(|| format!("program {code} has no team {t:?}"))?;
+                g.team_id = Some(team.id);
+            }
+            None => g.program_id = Some(p.id),
+        }
+    } else if team.is_some() {
+        bail!("--team needs --program");
+    }
+    Ok(g)
+}
+
+/// The password: asked twice without echo on a terminal, else the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let a = rpassword::prompt_password("Password: ")?;
+        let b = rpassword::prompt_password("Repeat password: ")?;
+        if a != b {
+            bail!("the passwords differ");
+        }
+        Ok(a)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_owned();
+        if pw.is_empty() {
+            bail!("no password on standard input");
+        }
+        Ok(pw)
+    }
+}
