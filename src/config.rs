@@ -96,6 +96,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type
     fn layers_override_in_order() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("k.toml", "bind = \"127.0.0.1:9000\"\nsession_hours = 4\n")?;
@@ -117,6 +118,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type
     fn unknown_keys_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("k.toml", "bnd = \"x\"\n")?;

@@ -27,6 +27,8 @@ pub struct CurrentUser(pub Option<Arc<Principal>>);
 /// The form field and header that carry the CSRF token.
 pub const CSRF_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Forms shown before sign-in check their own double-submit token (see `auth::routes`).
+const OWN_CSRF_CHECK: [&str; 2] = ["/login", "/language"];
 /// Largest form body read for the CSRF check.
 const FORM_LIMIT: usize = 1 << 20;
 
@@ -134,7 +136,8 @@ pub async fn resolve(State(app): State<AppState>, req: Request, next: Next) -> R
         Err(e) => return e.into_response(),
     };
     let locale = pick_locale(principal.as_ref().and_then(|p| p.locale), &parts.headers);
-    let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS)
+        && !OWN_CSRF_CHECK.contains(&parts.uri.path());
     let body = match principal.as_deref().and_then(Principal::csrf_token) {
         Some(expected) if unsafe_method => match check_csrf(expected, &parts.headers, body).await {
             Ok(b) => b,

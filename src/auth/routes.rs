@@ -84,32 +84,52 @@ fn anon_csrf(app: &AppState, jar: CookieJar) -> (CookieJar, String) {
     }
 }
 
-fn login_form(
-    app: &AppState,
-    jar: CookieJar,
-    tr: Tr,
+/// What the sign-in form shows besides its fields.
+struct LoginView<'a> {
     status: StatusCode,
-    next: &str,
-    email: &str,
+    next: &'a str,
+    email: &'a str,
     error: Option<String>,
     notice: Option<String>,
-) -> AppResult<Response> {
+}
+
+fn login_form(app: &AppState, jar: CookieJar, tr: Tr, v: LoginView<'_>) -> AppResult<Response> {
     let (jar, csrf) = anon_csrf(app, jar);
     let page = bare_page(
-        status,
+        v.status,
         tr,
         &tr.t("auth.sign_in"),
         LoginTemplate {
             tr,
             csrf: &csrf,
-            next,
-            email,
-            error,
-            notice,
+            next: v.next,
+            email: v.email,
+            error: v.error,
+            notice: v.notice,
             locales: Locale::ALL,
         },
     )?;
     Ok((jar, page).into_response())
+}
+
+/// The sign-in form again, with an error.
+fn login_refused(
+    app: &AppState,
+    jar: CookieJar,
+    tr: Tr,
+    status: StatusCode,
+    f: &LoginForm,
+    next: &str,
+    key: &str,
+) -> AppResult<Response> {
+    let v = LoginView {
+        status,
+        next,
+        email: &f.email,
+        error: Some(tr.t(key)),
+        notice: None,
+    };
+    login_form(app, jar, tr, v)
 }
 
 async fn login_page(
@@ -119,11 +139,19 @@ async fn login_page(
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> AppResult<Response> {
     let next = local_path(q.next.as_deref());
-    if ctx.user.is_some() {
-        return Ok(Redirect::to(next).into_response());
-    }
-    let notice = q.signed_out.map(|_| ctx.tr.t("auth.signed_out"));
-    login_form(&app, jar, ctx.tr, StatusCode::OK, next, "", None, notice)
+    // Signed in already: the form stays, to sign in as someone else.
+    let notice = match &ctx.user {
+        Some(u) => Some(ctx.tr.f("auth.signed_in_as", &[("name", &u.name)])),
+        None => q.signed_out.map(|_| ctx.tr.t("auth.signed_out")),
+    };
+    let v = LoginView {
+        status: StatusCode::OK,
+        next,
+        email: "",
+        error: None,
+        notice,
+    };
+    login_form(&app, jar, ctx.tr, v)
 }
 
 #[derive(Deserialize)]
@@ -150,17 +178,8 @@ async fn login(
     let next = local_path(f.next.as_deref()).to_owned();
     let tr = ctx.tr;
     if !anon_csrf_ok(&jar, &f.csrf_token) {
-        let msg = Some(tr.t("error.csrf"));
-        return login_form(
-            &app,
-            jar,
-            tr,
-            StatusCode::FORBIDDEN,
-            &next,
-            &f.email,
-            msg,
-            None,
-        );
+        let status = StatusCode::FORBIDDEN;
+        return login_refused(&app, jar, tr, status, &f, &next, "error.csrf");
     }
     match signin::sign_in(&app, &f.email, &f.password, &meta).await {
         Ok((_, session)) => {
@@ -178,30 +197,12 @@ async fn login(
             Ok((jar, Redirect::to(&next)).into_response())
         }
         Err(SignInError::Rejected) => {
-            let msg = Some(tr.t("auth.rejected"));
-            login_form(
-                &app,
-                jar,
-                tr,
-                StatusCode::UNAUTHORIZED,
-                &next,
-                &f.email,
-                msg,
-                None,
-            )
+            let status = StatusCode::UNAUTHORIZED;
+            login_refused(&app, jar, tr, status, &f, &next, "auth.rejected")
         }
         Err(SignInError::Throttled) => {
-            let msg = Some(tr.t("auth.throttled"));
-            login_form(
-                &app,
-                jar,
-                tr,
-                StatusCode::TOO_MANY_REQUESTS,
-                &next,
-                &f.email,
-                msg,
-                None,
-            )
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            login_refused(&app, jar, tr, status, &f, &next, "auth.throttled")
         }
         Err(SignInError::Unexpected(e)) => Err(AppError::Unexpected(e)),
     }

@@ -58,8 +58,8 @@ pub async fn resolve(db: &Db, cookie_value: &str) -> Result<Option<SessionRow>, 
     let t = now();
     let row: Option<SessionRow> =
         on_db!(db, p => sqlx::query_as(SQL).bind(&id_hash).bind(t).fetch_optional(p).await)?;
-    if let Some(r) = &row {
-        if t - r.last_seen_at > 60_000 {
+    if let Some(r) = row.as_ref().filter(|r| t - r.last_seen_at > 60_000) {
+        {
             const TOUCH: &str = "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2";
             on_db!(db, p => sqlx::query(TOUCH).bind(t).bind(&r.id_hash).execute(p).await.map(|r| r.rows_affected()))?;
         }

@@ -1,0 +1,93 @@
+//! The OpenAPI document against the routes, and the browsable docs page.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+/// The API as built: every method and path the server answers under /api/v1.
+const EXPECTED: &[(&str, &str)] = &[
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{id}"),
+    ("get", "/api/v1/programs"),
+    ("post", "/api/v1/programs"),
+    ("get", "/api/v1/programs/{id}"),
+    ("patch", "/api/v1/programs/{id}"),
+    ("get", "/api/v1/programs/{id}/teams"),
+    ("post", "/api/v1/programs/{id}/teams"),
+    ("get", "/api/v1/people"),
+    ("post", "/api/v1/people"),
+    ("get", "/api/v1/people/{id}"),
+    ("patch", "/api/v1/people/{id}"),
+    ("get", "/api/v1/people/{id}/grants"),
+    ("post", "/api/v1/people/{id}/grants"),
+    ("delete", "/api/v1/grants/{id}"),
+    ("get", "/api/v1/audit"),
+];
+
+both_backends! {
+    async fn openapi_document_matches_the_routes(app: TestApp) {
+        app.seed_demo().await;
+        let c = client();
+        let doc: serde_json::Value = c.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                documented.insert((method.clone(), path.clone()));
+                assert!(op.get("responses").is_some(), "{method} {path} documents its responses");
+            }
+        }
+        let expected: BTreeSet<(String, String)> =
+            EXPECTED.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        assert_eq!(documented, expected, "the document lists exactly the API's routes");
+        assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+        assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+
+        // Every documented operation is answered by a route (not the 404 fallback, not 405),
+        // called as an administrator with ids that exist.
+        let token = app.token_for("admin@example.com").await;
+        let _spare = app.token_for("admin@example.com").await; // the one the DELETE revokes
+        let program = app.program_id("ACME-DE").await.0;
+        let person = app.person_id("agent@example.com").await.0;
+        for (method, path) in &expected {
+            let id = match path.as_str() {
+                p if p.starts_with("/api/v1/programs/") => program,
+                p if p.starts_with("/api/v1/people/") => person,
+                p if p.starts_with("/api/v1/grants/") => {
+                    let grants = kalibra::auth::access::load_grants(&app.db, kalibra::domain::PersonId(person)).await.unwrap();
+                    grants[0].id.0
+                }
+                p if p.starts_with("/api/v1/tokens/") => {
+                    let list = kalibra::auth::tokens::list(&app.db, app.person_id("admin@example.com").await).await.unwrap();
+                    list.first().unwrap().id.0
+                }
+                _ => 0,
+            };
+            let url = app.url(&path.replace("{id}", &id.to_string()));
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let body = serde_json::json!({});
+            let r = c.request(m, url).bearer_auth(&token).json(&body).send().await.unwrap();
+            assert_ne!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert_ne!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path}");
+            if r.status() == StatusCode::NOT_FOUND {
+                panic!("{method} {path} answered 404 for an id that exists");
+            }
+        }
+    }
+
+    async fn docs_page_is_browsable_without_a_cdn(app: TestApp) {
+        let c = client();
+        let r = c.get(app.url("/api/docs/")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("swagger-ui"));
+        assert!(!html.contains("https://"), "no asset from another host");
+        let init = c.get(app.url("/api/docs/swagger-initializer.js")).send().await.unwrap().text().await.unwrap();
+        assert!(init.contains("/api/v1/openapi.json"));
+    }
+}

@@ -1,0 +1,12 @@
+//! HTTP tests against the real server, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod access_matrix;
+mod admin;
+mod api;
+mod auth;
+mod browser;
+mod cli;
+mod shell;
+mod two_servers;
