@@ -1,11 +1,6 @@
 // Kalibra's own small behaviours. No inline handlers: the CSP allows scripts from 'self'.
 (function () {
   "use strict";
-  // Ask before destructive actions: <form data-confirm="Really?">.
-  document.addEventListener("submit", function (ev) {
-    var msg = ev.target.getAttribute && ev.target.getAttribute("data-confirm");
-    if (msg && !window.confirm(msg)) { ev.preventDefault(); }
-  }, true);
   // Copy a shown-once secret: <button data-copy="#id">.
   document.addEventListener("click", function (ev) {
     var sel = ev.target.getAttribute && ev.target.getAttribute("data-copy");

@@ -157,6 +157,7 @@ struct PersonRow {
 
 #[derive(sqlx::FromRow)]
 struct GrantRow {
+    person_id: PersonId,
     id: GrantId,
     role: String,
     program_id: Option<ProgramId>,
@@ -166,35 +167,51 @@ struct GrantRow {
     team_name: Option<String>,
 }
 
+const GRANTS_SQL: &str = "SELECT g.person_id, g.id, g.role, g.program_id, g.team_id, \
+       COALESCE(g.program_id, t.program_id) AS scope_program_id, \
+       p.name AS program_name, t.name AS team_name \
+     FROM grants g \
+     LEFT JOIN teams t ON t.id = g.team_id \
+     LEFT JOIN programs p ON p.id = COALESCE(g.program_id, t.program_id)";
+
+impl GrantRow {
+    fn into_view(self) -> Option<(PersonId, GrantView)> {
+        let role = Role::parse(&self.role).ok()?;
+        let scope_label = match (self.program_name, self.team_name) {
+            (Some(p), Some(t)) => format!("{p} / {t}"),
+            (Some(p), None) => p,
+            _ => String::new(),
+        };
+        Some((
+            self.person_id,
+            GrantView {
+                id: self.id,
+                role,
+                program_id: self.program_id,
+                team_id: self.team_id,
+                scope_program_id: self.scope_program_id,
+                scope_label,
+            },
+        ))
+    }
+}
+
 /// The grants of a person with each scope's program and name resolved.
 pub async fn load_grants(db: &Db, person: PersonId) -> Result<Vec<GrantView>, sqlx::Error> {
-    const SQL: &str = "SELECT g.id, g.role, g.program_id, g.team_id, \
-           COALESCE(g.program_id, t.program_id) AS scope_program_id, \
-           p.name AS program_name, t.name AS team_name \
-         FROM grants g \
-         LEFT JOIN teams t ON t.id = g.team_id \
-         LEFT JOIN programs p ON p.id = COALESCE(g.program_id, t.program_id) \
-         WHERE g.person_id = $1 ORDER BY g.id";
-    let rows: Vec<GrantRow> = on_db!(db, p => sqlx::query_as(SQL).bind(person).fetch_all(p).await)?;
+    let sql = format!("{GRANTS_SQL} WHERE g.person_id = $1 ORDER BY g.id");
+    let rows: Vec<GrantRow> =
+        on_db!(db, p => sqlx::query_as(&sql).bind(person).fetch_all(p).await)?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| {
-            let role = Role::parse(&r.role).ok()?;
-            let scope_label = match (r.program_name, r.team_name) {
-                (Some(p), Some(t)) => format!("{p} / {t}"),
-                (Some(p), None) => p,
-                _ => String::new(),
-            };
-            Some(GrantView {
-                id: r.id,
-                role,
-                program_id: r.program_id,
-                team_id: r.team_id,
-                scope_program_id: r.scope_program_id,
-                scope_label,
-            })
-        })
+        .filter_map(|r| r.into_view().map(|(_, g)| g))
         .collect())
+}
+
+/// Every grant of everybody, by person (for the people list).
+pub async fn all_grants(db: &Db) -> Result<Vec<(PersonId, GrantView)>, sqlx::Error> {
+    let sql = format!("{GRANTS_SQL} ORDER BY g.person_id, g.id");
+    let rows: Vec<GrantRow> = on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+    Ok(rows.into_iter().filter_map(GrantRow::into_view).collect())
 }
 
 /// Build the principal of an active person, or `None` when the person is gone or deactivated.

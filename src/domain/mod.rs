@@ -11,7 +11,7 @@ mod time;
 pub use email::Email;
 pub use ids::{GrantId, PersonId, ProgramId, TeamId, TokenId};
 pub use locale::Locale;
-pub use names::{PersonName, ProgramCode, ProgramName, TeamName, TimeZoneName};
+pub use names::{PersonName, ProgramCode, ProgramName, TeamName, TimeZoneName, time_zone_names};
 pub use password::NewPassword;
 pub use role::{Role, ScopeKind};
 pub use time::{Timestamp, format_utc, now};

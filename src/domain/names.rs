@@ -83,6 +83,20 @@ impl ProgramCode {
     }
 }
 
+/// The IANA zone names offered in forms: `Area/Location` names and `UTC`, sorted.
+pub fn time_zone_names() -> &'static [&'static str] {
+    static NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+        let mut v: Vec<&'static str> = chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|tz| tz.name())
+            .filter(|n| (n.contains('/') && !n.starts_with("Etc/")) || *n == "UTC")
+            .collect();
+        v.sort_unstable();
+        v
+    });
+    &NAMES
+}
+
 /// An IANA time zone name such as `Europe/Berlin`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
@@ -134,5 +148,8 @@ mod tests {
             "Europe/Berlin"
         );
         assert!(TimeZoneName::parse("Mars/Olympus").is_err());
+        let offered = time_zone_names();
+        assert!(offered.contains(&"Europe/Amsterdam") && offered.contains(&"UTC"));
+        assert!(offered.iter().all(|z| TimeZoneName::parse(z).is_ok()));
     }
 }

@@ -71,6 +71,32 @@ pub async fn list(db: &Db) -> Result<Vec<Person>, sqlx::Error> {
     on_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)
 }
 
+/// A person with their grants, for the people list.
+pub struct PersonWithGrants {
+    pub person: Person,
+    pub grants: Vec<GrantView>,
+}
+
+/// People whose name or e-mail contains `query` (any case), with their grants.
+pub async fn search(db: &Db, query: &str) -> Result<Vec<PersonWithGrants>, sqlx::Error> {
+    let q = query.trim().to_lowercase();
+    let mut grants = crate::auth::access::all_grants(db).await?;
+    Ok(list(db)
+        .await?
+        .into_iter()
+        .filter(|p| q.is_empty() || p.name.to_lowercase().contains(&q) || p.email.contains(&q))
+        .map(|person| {
+            let (mine, rest): (Vec<_>, Vec<_>) =
+                grants.drain(..).partition(|(id, _)| *id == person.id);
+            grants = rest;
+            PersonWithGrants {
+                person,
+                grants: mine.into_iter().map(|(_, g)| g).collect(),
+            }
+        })
+        .collect())
+}
+
 pub async fn find(db: &Db, id: PersonId) -> Result<Option<Person>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM people WHERE id = $1");
     on_db!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)

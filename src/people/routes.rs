@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Json, Router};
 use serde::Deserialize;
 
-use super::{GrantInput, Person, PersonInput, PersonPatch};
+use super::{GrantInput, Person, PersonInput, PersonPatch, PersonWithGrants};
 use crate::api::{ApiJson, ApiUser, IdPath};
 use crate::audit::Actor;
 use crate::auth::access::{GrantView, load_grants};
@@ -45,10 +45,16 @@ fn admin(user: &Principal, meta: &RequestMeta) -> AppResult<Actor> {
 struct ListTemplate<'a> {
     tr: Tr,
     ctx: &'a PageCtx,
-    people: Vec<Person>,
+    people: Vec<PersonWithGrants>,
+    query: &'a str,
     error: Option<String>,
     email: &'a str,
     name: &'a str,
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    q: Option<String>,
 }
 
 async fn list_view(
@@ -56,10 +62,10 @@ async fn list_view(
     ctx: &PageCtx,
     status: StatusCode,
     error: Option<String>,
-    email: &str,
-    name: &str,
+    (email, name): (&str, &str),
+    query: &str,
 ) -> AppResult<Response> {
-    let people = super::list(&app.db).await?;
+    let people = super::search(&app.db, query).await?;
     ctx.render_status(
         status,
         &ctx.tr.t("nav.admin_people"),
@@ -67,6 +73,7 @@ async fn list_view(
             tr: ctx.tr,
             ctx,
             people,
+            query,
             error,
             email,
             name,
@@ -78,9 +85,11 @@ async fn people_page(
     State(app): State<AppState>,
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
+    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
 ) -> AppResult<Response> {
     admin(&ctx.user, &meta)?;
-    list_view(&app, &ctx, StatusCode::OK, None, "", "").await
+    let query = q.q.unwrap_or_default();
+    list_view(&app, &ctx, StatusCode::OK, None, ("", ""), &query).await
 }
 
 async fn create_person_page(
@@ -99,8 +108,8 @@ async fn create_person_page(
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 msg,
-                &input.email,
-                &input.name,
+                (&input.email, &input.name),
+                "",
             )
             .await
         }

@@ -90,6 +90,7 @@ struct AdminListTemplate<'a> {
     code: &'a str,
     name: &'a str,
     timezone: &'a str,
+    zones: &'static [&'static str],
 }
 
 async fn admin_programs(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
@@ -127,6 +128,7 @@ async fn admin_list_view(
             code: &input.code,
             name: &input.name,
             timezone: &input.timezone,
+            zones: crate::domain::time_zone_names(),
         },
     )
 }
@@ -155,6 +157,7 @@ struct AdminEditTemplate<'a> {
     program: Program,
     teams: Vec<Team>,
     error: Option<String>,
+    zones: &'static [&'static str],
 }
 
 async fn admin_edit_view(
@@ -177,6 +180,7 @@ async fn admin_edit_view(
             program,
             teams,
             error,
+            zones: crate::domain::time_zone_names(),
         },
     )
 }

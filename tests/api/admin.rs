@@ -71,6 +71,22 @@ both_backends! {
         }
     }
 
+    async fn people_list_shows_roles_and_searches(app: TestApp) {
+        app.seed_demo().await;
+        let c = app.signed_in("admin@example.com").await;
+        let all = c.get(app.url("/admin/people")).send().await.unwrap().text().await.unwrap();
+        assert_eq!(all.matches("href=\"/admin/people/").count(), 8);
+        assert!(all.contains("Client viewer") && all.contains("Acme Energie / Privatkunden"));
+        let found = c.get(app.url("/admin/people?q=HOFF")).header("hx-request", "true")
+            .send().await.unwrap().text().await.unwrap();
+        assert!(found.contains("Lena Hoffmann") && found.contains("Team lead"));
+        assert!(!found.contains("Arjen Bakker") && !found.contains("<nav"));
+        let by_mail = c.get(app.url("/admin/people?q=client-nl")).send().await.unwrap().text().await.unwrap();
+        assert_eq!(by_mail.matches("href=\"/admin/people/").count(), 1);
+        let none = c.get(app.url("/admin/people?q=zzz")).send().await.unwrap().text().await.unwrap();
+        assert!(none.contains("Nobody matches."));
+    }
+
     async fn the_last_administrator_stays(app: TestApp) {
         app.seed_demo().await;
         let token = app.token_for("admin@example.com").await;
