@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
@@ -54,6 +54,20 @@ fn json_problem(e: &JsonRejection) -> String {
             "send the body as JSON with Content-Type: application/json".into()
         }
         other => other.body_text(),
+    }
+}
+
+/// Query parameters whose errors come in the API's error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => Err(AppError::BadRequest(e.body_text())),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use super::{Entry, Filter};
-use crate::api::ApiUser;
+use crate::api::{ApiQuery, ApiUser};
 use crate::auth::{Capability, Principal};
 use crate::i18n::Tr;
 use crate::startup::AppState;
@@ -114,7 +114,7 @@ async fn audit_csv(
 pub async fn api_list(
     State(app): State<AppState>,
     user: ApiUser,
-    Query(f): Query<Filter>,
+    ApiQuery(f): ApiQuery<Filter>,
 ) -> AppResult<Json<Vec<Entry>>> {
     Ok(Json(read(&app, &user.0, &f, 1000).await?))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -167,10 +167,26 @@ fn page_error(
     locale: crate::domain::Locale,
     path: &str,
 ) -> Response {
+    let err = res.extensions().get::<ErrorBody>().cloned();
     if is_api {
-        return res;
+        return match (err, res.status()) {
+            // The router's own answer to a wrong method, in the API's error shape.
+            (None, StatusCode::METHOD_NOT_ALLOWED) => {
+                let body = ErrorBody {
+                    code: "method_not_allowed".into(),
+                    message: "this path does not take that method".into(),
+                    field: None,
+                };
+                let mut json = (StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response();
+                if let Some(allow) = res.headers().get(header::ALLOW) {
+                    json.headers_mut().insert(header::ALLOW, allow.clone());
+                }
+                json
+            }
+            _ => res,
+        };
     }
-    let Some(err) = res.extensions().get::<ErrorBody>().cloned() else {
+    let Some(err) = err else {
         return res;
     };
     page::error_page(res.status(), &err, principal, Tr::new(locale), path)

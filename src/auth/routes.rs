@@ -347,6 +347,12 @@ async fn account_view(
     )
 }
 
+/// The account page again, with the reason a change was refused.
+async fn account_refused(app: &AppState, ctx: &PageCtx, e: AppError) -> AppResult<Response> {
+    let msg = Some(form_error(ctx.tr, e)?);
+    account_view(app, ctx, StatusCode::UNPROCESSABLE_ENTITY, None, msg, None).await
+}
+
 async fn account_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
     account_view(&app, &ctx, StatusCode::OK, None, None, None).await
 }
@@ -407,18 +413,7 @@ async fn change_password(
             let msg = Some(tr.t("account.password_changed"));
             account_view(&app, &ctx, StatusCode::OK, None, None, msg).await
         }
-        Err(e) => {
-            let msg = Some(form_error(tr, e)?);
-            account_view(
-                &app,
-                &ctx,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                msg,
-                None,
-            )
-            .await
-        }
+        Err(e) => account_refused(&app, &ctx, e).await,
     }
 }
 
@@ -503,18 +498,7 @@ async fn create_token_page(
     };
     match issue_token(&app, &actor_of(&ctx.user, &meta), ctx.user.person_id, &req).await {
         Ok((_, secret)) => account_view(&app, &ctx, StatusCode::OK, Some(secret), None, None).await,
-        Err(e) => {
-            let msg = Some(form_error(ctx.tr, e)?);
-            account_view(
-                &app,
-                &ctx,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                None,
-                msg,
-                None,
-            )
-            .await
-        }
+        Err(e) => account_refused(&app, &ctx, e).await,
     }
 }
 

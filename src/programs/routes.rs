@@ -41,6 +41,7 @@ struct ListTemplate<'a> {
     tr: Tr,
     ctx: &'a PageCtx,
     programs: Vec<Program>,
+    link_base: &'static str,
 }
 
 async fn programs_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
@@ -51,6 +52,7 @@ async fn programs_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult<R
             tr: ctx.tr,
             ctx: &ctx,
             programs,
+            link_base: "/programs/",
         },
     )
 }
@@ -86,6 +88,7 @@ struct AdminListTemplate<'a> {
     tr: Tr,
     ctx: &'a PageCtx,
     programs: Vec<Program>,
+    link_base: &'static str,
     error: Option<String>,
     code: &'a str,
     name: &'a str,
@@ -124,6 +127,7 @@ async fn admin_list_view(
             tr: ctx.tr,
             ctx,
             programs,
+            link_base: "/admin/programs/",
             error,
             code: &input.code,
             name: &input.name,

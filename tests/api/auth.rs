@@ -228,14 +228,3 @@ both_backends! {
         assert_eq!(app.login(&fresh, "agent2@example.com", DEMO_PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
     }
 }
-
-fn session_cookie(r: &reqwest::Response) -> String {
-    r.headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("kalibra_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned()
-}

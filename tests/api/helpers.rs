@@ -280,3 +280,15 @@ pub fn location(res: &reqwest::Response) -> String {
         .unwrap_or("")
         .to_owned()
 }
+
+/// The value of the `kalibra_session` cookie a response sets.
+pub fn session_cookie(r: &reqwest::Response) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("kalibra_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("session cookie")
+        .to_owned()
+}

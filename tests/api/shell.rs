@@ -56,6 +56,16 @@ both_backends! {
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["code"], "not_found");
+        // A wrong method and bad query parameters answer in the same shape.
+        let token = app.token_for("admin@example.com").await;
+        let r = c.put(app.url("/api/v1/me")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "method_not_allowed");
+        let r = c.get(app.url("/api/v1/audit?limit=lots")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("limit"), "{body}");
         // A malformed id is "not found", like an id outside one's scope.
         let r = c.get(app.url("/programs/abc")).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);

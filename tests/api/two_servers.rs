@@ -21,15 +21,7 @@ async fn a_session_made_on_one_server_works_on_the_other() {
 
     let c = first.client();
     let r = first.login(&c, "qa@example.com", DEMO_PASSWORD).await;
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("kalibra_session="))
-        .and_then(|v| v.split(';').next())
-        .expect("session cookie")
-        .to_owned();
+    let cookie = session_cookie(&r);
     let page = c
         .get(first.url("/account"))
         .send()
