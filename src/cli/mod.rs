@@ -49,6 +49,36 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Import contact records (CSV or JSON Lines, gzip accepted).
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import contacts of every channel into a program.
+    Contacts(ImportArgs),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The program's code
+    #[arg(long)]
+    program: String,
+    /// Column mapping (TOML) for an ACD, telephony or helpdesk export; without it the generic format
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// csv or jsonl; by default from the mapping or the file name
+    #[arg(long)]
+    format: Option<String>,
+    /// Print the summary as JSON
+    #[arg(long)]
+    json: bool,
+    /// Where to write the rejected rows (default: FILE.rejects.csv next to the input)
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+    /// The file to import
+    file: PathBuf,
 }
 
 #[derive(Args)]
@@ -191,6 +221,10 @@ pub async fn run() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Import(ImportCommand::Contacts(args)) => {
+            let db = open(&settings).await?;
+            import_contacts(&db, args).await
+        }
         Command::Token(TokenCommand::Create {
             email,
             expires_days,
@@ -326,4 +360,87 @@ fn read_password() -> anyhow::Result<String> {
         }
         Ok(pw)
     }
+}
+
+async fn import_contacts(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
+    use crate::contacts::import::{self, ImportRequest};
+    use crate::contacts::mapping::{Format, Mapping};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let program = crate::programs::find_by_code(db, &args.program)
+        .await?
+        .with_context(|| format!("no program with code {}", args.program))?;
+    let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let mapping = match &args.mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the mapping {}", path.display()))?;
+            Mapping::parse(&text, tz).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => Mapping::generic(tz),
+    };
+    let explicit = match args.format.as_deref() {
+        None => None,
+        Some("csv") => Some(Format::Csv),
+        Some("jsonl") => Some(Format::Jsonl),
+        Some(other) => bail!("--format {other}: use csv or jsonl"),
+    };
+    let format = import::detect_format(explicit, &mapping, &args.file)?;
+    let size = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let bytes = Arc::new(AtomicU64::new(0));
+    let input = import::open(&args.file, bytes.clone())?;
+    let rejects_path = args.rejects.clone().unwrap_or_else(|| {
+        let mut p = args.file.clone().into_os_string();
+        p.push(".rejects.csv");
+        PathBuf::from(p)
+    });
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes}  {msg}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let req = ImportRequest {
+        program: program.id,
+        source_name: args.file.display().to_string(),
+        format,
+        mapping,
+        created_by: "cli".into(),
+        rejects_path: Some(rejects_path),
+        batch_rows: import::BATCH_ROWS,
+    };
+    let progress_bar = bar.clone();
+    let summary = import::import_contacts(db, req, input, move |rows| {
+        progress_bar.set_position(bytes.load(Ordering::Relaxed));
+        let secs = started.elapsed().as_secs_f64().max(1e-3);
+        progress_bar.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / secs));
+    })
+    .await;
+    bar.finish_and_clear();
+    let summary = summary?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{}: {} rows read in {:.1} s: {} accepted, {} updated, {} unchanged, {} skipped, {} rejected",
+            args.file.display(),
+            summary.rows_read,
+            started.elapsed().as_secs_f64(),
+            summary.accepted,
+            summary.updated,
+            summary.unchanged,
+            summary.skipped,
+            summary.rejected
+        );
+        for r in summary.first_rejects.iter().take(10) {
+            println!("  row {}: {}: {}", r.row, if r.field.is_empty() { "row" } else { &r.field }, r.reason);
+        }
+        if let Some(f) = &summary.rejects_file {
+            println!("every rejected row is listed in {f}");
+        }
+    }
+    Ok(())
 }

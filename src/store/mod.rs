@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+use sqlx::{ConnectOptions, PgPool, Postgres, Sqlite, SqlitePool};
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -79,7 +79,8 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(60));
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(opts)
@@ -87,7 +88,9 @@ impl Db {
                 .map_err(open)?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(open)?;
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(open)?
+                .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(60));
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))

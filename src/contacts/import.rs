@@ -1,0 +1,375 @@
+//! Streaming import of contact records: a reader thread parses and checks rows into batches, the
+//! writer stores each batch in one transaction. Memory stays flat whatever the file size; a crash
+//! leaves only whole batches, and importing the same file again completes the job.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::mapping::{Format, Mapping, Parsed};
+use super::record::{CsvRecord, JsonRecord};
+use super::store::{self, Counts, Prepared};
+use super::pseudonymise;
+use crate::domain::ProgramId;
+use crate::store::Db;
+
+/// How many rows go into one transaction.
+pub const BATCH_ROWS: usize = 5_000;
+/// How many rejects per job are kept in the database for the UI (the file has them all).
+const REJECTS_KEPT: usize = 1_000;
+
+/// One refused row: where, which field, why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Reject {
+    pub row: u64,
+    pub field: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub job_id: i64,
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+    pub rejects_file: Option<String>,
+    /// The first rejects, for a quick look.
+    pub first_rejects: Vec<Reject>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Source(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A file format, from `--format`, the mapping, or the file name.
+pub fn detect_format(explicit: Option<Format>, mapping: &Mapping, path: &Path) -> Result<Format, ImportError> {
+    if let Some(f) = explicit.or(mapping.source.format) {
+        return Ok(f);
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    match name.rsplit('.').next() {
+        Some("csv" | "tsv" | "txt") => Ok(Format::Csv),
+        Some("jsonl" | "ndjson" | "json") => Ok(Format::Jsonl),
+        _ => Err(ImportError::Source(format!(
+            "{}: cannot tell the format from the name; use --format csv or --format jsonl",
+            path.display()
+        ))),
+    }
+}
+
+/// Counts the bytes read, for progress and ETA.
+pub struct CountingReader<R> {
+    inner: R,
+    pub count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Open a file, un-gzipping when it starts with the gzip magic bytes.
+pub fn open(path: &Path, bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>, ImportError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| ImportError::Source(format!("{}: {e}", path.display())))?;
+    let mut buf = BufReader::with_capacity(1 << 20, CountingReader { inner: file, count: bytes });
+    let gz = buf.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gz {
+        Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(buf)))
+    } else {
+        Box::new(buf)
+    })
+}
+
+/// What the reader thread hands to the writer.
+struct Batch {
+    rows: Vec<Prepared>,
+    rejects: Vec<Reject>,
+    counts: Counts,
+}
+
+/// Collects rows into batches, folding repeated external ids within a batch.
+struct Batcher {
+    key: Vec<u8>,
+    batch_rows: usize,
+    rows: Vec<Prepared>,
+    index: HashMap<String, usize>,
+    rejects: Vec<Reject>,
+    counts: Counts,
+    tx: tokio::sync::mpsc::Sender<Batch>,
+}
+
+impl Batcher {
+    fn row(&mut self, parsed: Result<Parsed, Reject>) -> bool {
+        self.counts.rows_read += 1;
+        match parsed {
+            Err(r) => {
+                self.counts.rejected += 1;
+                self.rejects.push(r);
+            }
+            Ok(Parsed::Skip) => self.counts.skipped += 1,
+            Ok(Parsed::Contact(c)) => {
+                let customer_ref = pseudonymise(&self.key, &c.customer);
+                let mut contact = *c;
+                contact.customer = String::new();
+                let hash = format!("{}{}", contact.fingerprint(), &customer_ref[..customer_ref.len().min(8)]);
+                let p = Prepared {
+                    contact,
+                    customer_ref,
+                    hash,
+                };
+                match self.index.get(&p.contact.external_id) {
+                    Some(&i) if self.rows[i].hash == p.hash => self.counts.unchanged += 1,
+                    Some(&i) => {
+                        self.counts.updated += 1;
+                        self.rows[i] = p;
+                    }
+                    None => {
+                        self.index.insert(p.contact.external_id.clone(), self.rows.len());
+                        self.rows.push(p);
+                    }
+                }
+            }
+        }
+        if self.rows.len() >= self.batch_rows || self.rejects.len() >= self.batch_rows {
+            return self.flush();
+        }
+        true
+    }
+
+    /// Send the batch; `false` when the writer has stopped.
+    fn flush(&mut self) -> bool {
+        self.index.clear();
+        let batch = Batch {
+            rows: std::mem::take(&mut self.rows),
+            rejects: std::mem::take(&mut self.rejects),
+            counts: std::mem::take(&mut self.counts),
+        };
+        self.tx.blocking_send(batch).is_ok()
+    }
+}
+
+fn reject(row: u64, field: &str, reason: impl Into<String>) -> Reject {
+    Reject {
+        row,
+        field: field.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Read every row of `input` on this (blocking) thread.
+fn read_rows(input: Box<dyn Read + Send>, format: Format, mapping: &Mapping, b: &mut Batcher) -> Result<(), String> {
+    match format {
+        Format::Csv => {
+            let mut rdr = csv::ReaderBuilder::new()
+                .delimiter(mapping.delimiter())
+                .flexible(true)
+                .from_reader(input);
+            let mut names: Vec<String> = rdr
+                .headers()
+                .map_err(|e| format!("the header line cannot be read: {e}"))?
+                .iter()
+                .map(|h| h.trim().to_owned())
+                .collect();
+            if let Some(first) = names.first_mut() {
+                *first = first.trim_start_matches('\u{feff}').to_owned();
+            }
+            for col in mapping.columns_needed() {
+                if !names.iter().any(|n| n == col) {
+                    return Err(format!(
+                        "the mapping reads column {col:?}, which the file's header does not have (it has: {})",
+                        names.join(", ")
+                    ));
+                }
+            }
+            let header: Arc<HashMap<String, usize>> =
+                Arc::new(names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect());
+            let width = names.len();
+            let names = Arc::new(names);
+            let mut record = csv::StringRecord::new();
+            loop {
+                let line = rdr.position().line() + 1;
+                let row_no = line;
+                match rdr.read_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {
+                        let row_no = record.position().map(|p| p.line()).unwrap_or(row_no);
+                        let parsed = if record.len() != width {
+                            Err(reject(row_no, "", format!("the row has {} fields, the header {width}", record.len())))
+                        } else {
+                            let rec = CsvRecord {
+                                header: header.clone(),
+                                names: names.clone(),
+                                row: std::mem::take(&mut record),
+                            };
+                            let r = mapping.apply(&rec).map_err(|e| reject(row_no, &e.field, e.reason));
+                            record = rec.row;
+                            r
+                        };
+                        if !b.row(parsed) {
+                            return Ok(());
+                        }
+                    }
+                    Err(e) => {
+                        let row_no = e.position().map(|p| p.line()).unwrap_or(row_no);
+                        if !b.row(Err(reject(row_no, "", format!("unreadable row: {e}")))) {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+        Format::Jsonl => {
+            let reader = BufReader::new(input);
+            for (i, line) in reader.lines().enumerate() {
+                let row_no = i as u64 + 1;
+                let line = match line {
+                    Ok(l) => l,
+                    Err(e) => {
+                        b.row(Err(reject(row_no, "", format!("unreadable line: {e}"))));
+                        continue;
+                    }
+                };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let parsed = match JsonRecord::parse(&line) {
+                    Ok(rec) => mapping.apply(&rec).map_err(|e| reject(row_no, &e.field, e.reason)),
+                    Err(e) => Err(reject(row_no, "", e)),
+                };
+                if !b.row(parsed) {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    b.flush();
+    Ok(())
+}
+
+pub struct ImportRequest {
+    pub program: ProgramId,
+    pub source_name: String,
+    pub format: Format,
+    pub mapping: Mapping,
+    pub created_by: String,
+    /// Where to write every rejected row; `None` keeps only the first ones in the summary.
+    pub rejects_path: Option<PathBuf>,
+    /// Rows per transaction ([`BATCH_ROWS`] unless a test wants small batches).
+    pub batch_rows: usize,
+}
+
+/// Import contacts from `input`; `progress` is called after every stored batch with the rows read.
+pub async fn import_contacts(
+    db: &Db,
+    req: ImportRequest,
+    input: Box<dyn Read + Send>,
+    mut progress: impl FnMut(u64),
+) -> Result<Summary, ImportError> {
+    let key = store::pseudonym_key(db).await?;
+    let job = store::start_job(db, req.program, "contacts", &req.source_name, &req.created_by).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
+    let mapping = req.mapping.clone();
+    let format = req.format;
+    let batch_rows = req.batch_rows.max(1);
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut b = Batcher {
+            key,
+            batch_rows,
+            rows: Vec::with_capacity(batch_rows),
+            index: HashMap::new(),
+            rejects: Vec::new(),
+            counts: Counts::default(),
+            tx,
+        };
+        read_rows(input, format, &mapping, &mut b)
+    });
+
+    let mut total = Counts::default();
+    let mut first_rejects: Vec<Reject> = Vec::new();
+    let mut rejects_file: Option<csv::Writer<std::fs::File>> = None;
+    let mut write_error: Option<String> = None;
+    while let Some(batch) = rx.recv().await {
+        let result: Result<(), ImportError> = async {
+            if !batch.rejects.is_empty() {
+                if let (None, Some(path)) = (&rejects_file, &req.rejects_path) {
+                    let mut w = csv::Writer::from_path(path)
+                        .map_err(|e| ImportError::Source(format!("rejects file {}: {e}", path.display())))?;
+                    w.write_record(["row", "field", "reason"]).map_err(|e| ImportError::Source(e.to_string()))?;
+                    rejects_file = Some(w);
+                }
+                if let Some(w) = rejects_file.as_mut() {
+                    for r in &batch.rejects {
+                        w.write_record([r.row.to_string(), r.field.clone(), r.reason.clone()])
+                            .map_err(|e| ImportError::Source(e.to_string()))?;
+                    }
+                    w.flush()?;
+                }
+            }
+            let mut dbtx = db.begin().await?;
+            let (accepted, updated, unchanged) = store::upsert_batch(&mut dbtx, req.program, job, &batch.rows).await?;
+            let mut next = total;
+            next.rows_read += batch.counts.rows_read;
+            next.accepted += accepted;
+            next.updated += updated + batch.counts.updated;
+            next.unchanged += unchanged + batch.counts.unchanged;
+            next.skipped += batch.counts.skipped;
+            next.rejected += batch.counts.rejected;
+            store::update_job(&mut dbtx, job, &next).await?;
+            let room = REJECTS_KEPT.saturating_sub(first_rejects.len());
+            let keep: Vec<(u64, String, String)> = batch.rejects.iter().take(room)
+                .map(|r| (r.row, r.field.clone(), r.reason.clone())).collect();
+            store::store_rejects(&mut dbtx, job, &keep).await?;
+            dbtx.commit().await?;
+            first_rejects.extend(batch.rejects.into_iter().take(room));
+            total = next;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            write_error = Some(e.to_string());
+            break;
+        }
+        progress(total.rows_read);
+    }
+    drop(rx);
+    let read_result = reader.await.map_err(|e| ImportError::Source(format!("reader stopped: {e}")))?;
+    let error = write_error.or(read_result.err());
+    let rejects_path = rejects_file.is_some().then(|| {
+        req.rejects_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+    });
+    store::finish_job(db, job, &total, rejects_path.as_deref(), error.as_deref()).await?;
+    if let Some(e) = error {
+        return Err(ImportError::Source(format!(
+            "{e} (import job {job}; {} rows stored before the stop are kept; running the import again completes it)",
+            total.accepted + total.updated
+        )));
+    }
+    first_rejects.truncate(20);
+    Ok(Summary {
+        job_id: job,
+        rows_read: total.rows_read,
+        accepted: total.accepted,
+        updated: total.updated,
+        unchanged: total.unchanged,
+        skipped: total.skipped,
+        rejected: total.rejected,
+        rejects_file: rejects_path,
+        first_rejects,
+    })
+}

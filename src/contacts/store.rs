@@ -1,0 +1,232 @@
+//! Contacts, import jobs and rejects in the database.
+
+use std::collections::HashMap;
+
+use super::NewContact;
+use crate::auth::secret::random_token;
+use crate::domain::{ProgramId, Timestamp, now};
+use crate::store::{Db, Tx};
+use crate::{on_db, on_tx};
+
+/// The organisation's pseudonymisation key, made on first use.
+pub async fn pseudonym_key(db: &Db) -> Result<Vec<u8>, sqlx::Error> {
+    const INSERT: &str = "INSERT INTO organisation (id, name, created_at, pseudonym_key) VALUES (1, 'Kalibra', $1, $2) \
+                          ON CONFLICT (id) DO NOTHING";
+    const FILL: &str = "UPDATE organisation SET pseudonym_key = $1 WHERE id = 1 AND pseudonym_key IS NULL";
+    const READ: &str = "SELECT pseudonym_key FROM organisation WHERE id = 1";
+    let fresh = random_token();
+    on_db!(db, p => sqlx::query(INSERT).bind(now()).bind(&fresh).execute(p).await.map(|_| ()))?;
+    on_db!(db, p => sqlx::query(FILL).bind(&fresh).execute(p).await.map(|_| ()))?;
+    let key: Option<String> = on_db!(db, p => sqlx::query_scalar(READ).fetch_one(p).await)?;
+    Ok(key.unwrap_or(fresh).into_bytes())
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub rows_read: u64,
+    pub accepted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+}
+
+pub async fn start_job(
+    db: &Db,
+    program: ProgramId,
+    kind: &str,
+    source_name: &str,
+    created_by: &str,
+) -> Result<i64, sqlx::Error> {
+    const SQL: &str = "INSERT INTO import_jobs (program_id, kind, source_name, status, started_at, created_by) \
+                       VALUES ($1, $2, $3, 'running', $4, $5) RETURNING id";
+    on_db!(db, p => sqlx::query_scalar(SQL).bind(program).bind(kind).bind(source_name).bind(now()).bind(created_by)
+        .fetch_one(p).await)
+}
+
+/// Record a job's counts; inside the batch's transaction, so counts and data agree after a crash.
+pub async fn update_job(tx: &mut Tx, job: i64, c: &Counts) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE import_jobs SET rows_read = $1, accepted = $2, updated = $3, unchanged = $4, \
+                       skipped = $5, rejected = $6 WHERE id = $7";
+    on_tx!(tx, t => sqlx::query(SQL)
+        .bind(c.rows_read as i64).bind(c.accepted as i64).bind(c.updated as i64).bind(c.unchanged as i64)
+        .bind(c.skipped as i64).bind(c.rejected as i64).bind(job)
+        .execute(t).await.map(|_| ()))
+}
+
+pub async fn finish_job(
+    db: &Db,
+    job: i64,
+    c: &Counts,
+    rejects_file: Option<&str>,
+    error: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE import_jobs SET status = $1, finished_at = $2, rows_read = $3, accepted = $4, \
+                       updated = $5, unchanged = $6, skipped = $7, rejected = $8, rejects_file = $9, error = $10 \
+                       WHERE id = $11";
+    let status = if error.is_some() { "failed" } else { "done" };
+    on_db!(db, p => sqlx::query(SQL)
+        .bind(status).bind(now()).bind(c.rows_read as i64).bind(c.accepted as i64).bind(c.updated as i64)
+        .bind(c.unchanged as i64).bind(c.skipped as i64).bind(c.rejected as i64).bind(rejects_file).bind(error)
+        .bind(job).execute(p).await.map(|_| ()))
+}
+
+/// Keep the first rejects of a job for the UI.
+pub async fn store_rejects(
+    tx: &mut Tx,
+    job: i64,
+    rejects: &[(u64, String, String)],
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "INSERT INTO import_rejects (job_id, row_no, field, reason) VALUES ($1, $2, $3, $4) \
+                       ON CONFLICT DO NOTHING";
+    for (row, field, reason) in rejects {
+        on_tx!(tx, t => sqlx::query(SQL).bind(job).bind(*row as i64).bind(field).bind(reason)
+            .execute(t).await.map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// A contact ready to store: read, pseudonymised and fingerprinted.
+pub struct Prepared {
+    pub contact: NewContact,
+    pub customer_ref: String,
+    pub hash: String,
+}
+
+const COLUMNS: [&str; 24] = [
+    "program_id", "external_id", "channel", "queue", "agent", "customer_ref", "reason", "direction",
+    "arrived_at", "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s", "first_response_s",
+    "outcome", "resolved", "recording_url", "transcript", "attributes", "row_hash", "import_id",
+    "imported_at",
+];
+
+/// Bind one contact's values in the order of [`COLUMNS`].
+macro_rules! bind_contact {
+    ($q:expr, $program:expr, $job:expr, $at:expr, $p:expr) => {{
+        let c = &$p.contact;
+        let transcript = c.transcript.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default());
+        let attributes = (!c.attributes.is_empty()).then(|| serde_json::to_string(&c.attributes).unwrap_or_default());
+        $q.bind($program)
+            .bind(c.external_id.clone())
+            .bind(c.channel.as_str())
+            .bind(c.queue.clone())
+            .bind(c.agent.clone())
+            .bind($p.customer_ref.clone())
+            .bind(c.reason.clone())
+            .bind(c.direction.as_str())
+            .bind(c.arrived_ms)
+            .bind(c.answered_ms)
+            .bind(c.ended_ms)
+            .bind(i64::from(c.wait_s))
+            .bind(i64::from(c.talk_s))
+            .bind(i64::from(c.hold_s))
+            .bind(i64::from(c.acw_s))
+            .bind(c.first_response_s.map(i64::from))
+            .bind(c.outcome.as_str())
+            .bind(c.resolved)
+            .bind(c.recording_url.clone())
+            .bind(transcript)
+            .bind(attributes)
+            .bind($p.hash.clone())
+            .bind($job)
+            .bind($at)
+    }};
+}
+
+fn placeholders(rows: usize, per_row: usize, first: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cells: Vec<String> = (0..per_row).map(|c| format!("${}", first + r * per_row + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Store a batch: new contacts are inserted, changed ones updated, identical ones left alone.
+/// Returns (accepted, updated, unchanged). `batch` holds each external id at most once.
+pub async fn upsert_batch(
+    tx: &mut Tx,
+    program: ProgramId,
+    job: i64,
+    batch: &[Prepared],
+) -> Result<(u64, u64, u64), sqlx::Error> {
+    if batch.is_empty() {
+        return Ok((0, 0, 0));
+    }
+    let at: Timestamp = now();
+    let ids = placeholders(1, batch.len(), 2).trim_matches(|c| c == '(' || c == ')').to_owned();
+    let sql = format!("SELECT external_id, row_hash FROM contacts WHERE program_id = $1 AND external_id IN ({ids})");
+    let existing: Vec<(String, String)> = on_tx!(tx, t => {
+        let mut q = sqlx::query_as(&sql).bind(program);
+        for p in batch {
+            q = q.bind(p.contact.external_id.clone());
+        }
+        q.fetch_all(t).await
+    })?;
+    let existing: HashMap<String, String> = existing.into_iter().collect();
+    let (mut fresh, mut changed, mut same) = (Vec::new(), Vec::new(), 0u64);
+    for p in batch {
+        match existing.get(&p.contact.external_id) {
+            None => fresh.push(p),
+            Some(h) if *h == p.hash => same += 1,
+            Some(_) => changed.push(p),
+        }
+    }
+    let cols = COLUMNS;
+    // Inserts in chunks under both backends' bind limits.
+    for chunk in fresh.chunks(1000) {
+        let sql = format!(
+            "INSERT INTO contacts ({}) VALUES {}",
+            cols.join(", "),
+            placeholders(chunk.len(), cols.len(), 1)
+        );
+        on_tx!(tx, t => {
+            let mut q = sqlx::query(&sql);
+            for p in chunk {
+                q = bind_contact!(q, program, job, at, p);
+            }
+            q.execute(t).await.map(|_| ())
+        })?;
+    }
+    if !changed.is_empty() {
+        let sets: Vec<String> = cols.iter().enumerate().skip(2).map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
+        let sql = format!("UPDATE contacts SET {} WHERE program_id = $1 AND external_id = $2", sets.join(", "));
+        for p in &changed {
+            on_tx!(tx, t => {
+                let q = sqlx::query(&sql);
+                bind_contact!(q, program, job, at, p).execute(t).await.map(|_| ())
+            })?;
+        }
+    }
+    Ok((fresh.len() as u64, changed.len() as u64, same))
+}
+
+/// The service facts of a program's contacts that arrived in `[from, to)`, for the KPIs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FactRow {
+    pub arrived_at: i64,
+    pub channel: String,
+    pub queue: String,
+    pub agent: String,
+    pub customer_ref: String,
+    pub reason: Option<String>,
+    pub outcome: String,
+    pub wait_s: i64,
+    pub talk_s: i64,
+    pub hold_s: i64,
+    pub acw_s: i64,
+    pub first_response_s: Option<i64>,
+}
+
+pub async fn facts(db: &Db, program: ProgramId, from: i64, to: i64) -> Result<Vec<FactRow>, sqlx::Error> {
+    const SQL: &str = "SELECT arrived_at, channel, queue, agent, customer_ref, reason, outcome, wait_s, talk_s, \
+                       hold_s, acw_s, first_response_s FROM contacts \
+                       WHERE program_id = $1 AND arrived_at >= $2 AND arrived_at < $3 ORDER BY arrived_at";
+    on_db!(db, p => sqlx::query_as(SQL).bind(program).bind(from).bind(to).fetch_all(p).await)
+}
+
+pub async fn count(db: &Db, program: ProgramId) -> Result<i64, sqlx::Error> {
+    const SQL: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM contacts WHERE program_id = $1";
+    on_db!(db, p => sqlx::query_scalar(SQL).bind(program).fetch_one(p).await)
+}
