@@ -397,10 +397,8 @@ async fn import_contacts(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
     });
     let bar = indicatif::ProgressBar::new(size);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:30} {bytes}/{total_bytes}  {msg}  eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes}  {msg}  eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let started = std::time::Instant::now();
     let req = ImportRequest {
@@ -436,7 +434,12 @@ async fn import_contacts(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
             summary.rejected
         );
         for r in summary.first_rejects.iter().take(10) {
-            println!("  row {}: {}: {}", r.row, if r.field.is_empty() { "row" } else { &r.field }, r.reason);
+            println!(
+                "  row {}: {}: {}",
+                r.row,
+                if r.field.is_empty() { "row" } else { &r.field },
+                r.reason
+            );
         }
         if let Some(f) = &summary.rejects_file {
             println!("every rejected row is listed in {f}");

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::mapping::{Format, Mapping, Parsed};
+use super::pseudonymise;
 use super::record::{CsvRecord, JsonRecord};
 use super::store::{self, Counts, Prepared};
-use super::pseudonymise;
 use crate::domain::ProgramId;
 use crate::store::Db;
 
@@ -53,11 +53,19 @@ pub enum ImportError {
 }
 
 /// A file format, from `--format`, the mapping, or the file name.
-pub fn detect_format(explicit: Option<Format>, mapping: &Mapping, path: &Path) -> Result<Format, ImportError> {
+pub fn detect_format(
+    explicit: Option<Format>,
+    mapping: &Mapping,
+    path: &Path,
+) -> Result<Format, ImportError> {
     if let Some(f) = explicit.or(mapping.source.format) {
         return Ok(f);
     }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let name = name.strip_suffix(".gz").unwrap_or(&name);
     match name.rsplit('.').next() {
         Some("csv" | "tsv" | "txt") => Ok(Format::Csv),
@@ -87,10 +95,19 @@ impl<R: Read> Read for CountingReader<R> {
 pub fn open(path: &Path, bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>, ImportError> {
     let file = std::fs::File::open(path)
         .map_err(|e| ImportError::Source(format!("{}: {e}", path.display())))?;
-    let mut buf = BufReader::with_capacity(1 << 20, CountingReader { inner: file, count: bytes });
+    let mut buf = BufReader::with_capacity(
+        1 << 20,
+        CountingReader {
+            inner: file,
+            count: bytes,
+        },
+    );
     let gz = buf.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if gz {
-        Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(buf)))
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(buf),
+        ))
     } else {
         Box::new(buf)
     })
@@ -127,7 +144,11 @@ impl Batcher {
                 let customer_ref = pseudonymise(&self.key, &c.customer);
                 let mut contact = *c;
                 contact.customer = String::new();
-                let hash = format!("{}{}", contact.fingerprint(), &customer_ref[..customer_ref.len().min(8)]);
+                let hash = format!(
+                    "{}{}",
+                    contact.fingerprint(),
+                    &customer_ref[..customer_ref.len().min(8)]
+                );
                 let p = Prepared {
                     contact,
                     customer_ref,
@@ -140,7 +161,8 @@ impl Batcher {
                         self.rows[i] = p;
                     }
                     None => {
-                        self.index.insert(p.contact.external_id.clone(), self.rows.len());
+                        self.index
+                            .insert(p.contact.external_id.clone(), self.rows.len());
                         self.rows.push(p);
                     }
                 }
@@ -173,7 +195,12 @@ fn reject(row: u64, field: &str, reason: impl Into<String>) -> Reject {
 }
 
 /// Read every row of `input` on this (blocking) thread.
-fn read_rows(input: Box<dyn Read + Send>, format: Format, mapping: &Mapping, b: &mut Batcher) -> Result<(), String> {
+fn read_rows(
+    input: Box<dyn Read + Send>,
+    format: Format,
+    mapping: &Mapping,
+    b: &mut Batcher,
+) -> Result<(), String> {
     match format {
         Format::Csv => {
             let mut rdr = csv::ReaderBuilder::new()
@@ -197,8 +224,13 @@ fn read_rows(input: Box<dyn Read + Send>, format: Format, mapping: &Mapping, b: 
                     ));
                 }
             }
-            let header: Arc<HashMap<String, usize>> =
-                Arc::new(names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect());
+            let header: Arc<HashMap<String, usize>> = Arc::new(
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| (n.clone(), i))
+                    .collect(),
+            );
             let width = names.len();
             let names = Arc::new(names);
             let mut record = csv::StringRecord::new();
@@ -210,20 +242,29 @@ fn read_rows(input: Box<dyn Read + Send>, format: Format, mapping: &Mapping, b: 
                     Ok(true) => {
                         let row_no = record.position().map(|p| p.line()).unwrap_or(row_no);
                         let parsed = if record.len() != width {
-                            Err(reject(row_no, "", format!("the row has {} fields, the header {width}", record.len())))
+                            Err(reject(
+                                row_no,
+                                "",
+                                format!("the row has {} fields, the header {width}", record.len()),
+                            ))
                         } else {
                             let rec = CsvRecord {
                                 header: header.clone(),
                                 names: names.clone(),
                                 row: std::mem::take(&mut record),
                             };
-                            let r = mapping.apply(&rec).map_err(|e| reject(row_no, &e.field, e.reason));
+                            let r = mapping
+                                .apply(&rec)
+                                .map_err(|e| reject(row_no, &e.field, e.reason));
                             record = rec.row;
                             r
                         };
                         if !b.row(parsed) {
                             return Ok(());
                         }
+                    }
+                    Err(e) if matches!(e.kind(), csv::ErrorKind::Io(_)) => {
+                        return Err(format!("reading the file stopped near row {row_no}: {e}"));
                     }
                     Err(e) => {
                         let row_no = e.position().map(|p| p.line()).unwrap_or(row_no);
@@ -240,16 +281,23 @@ fn read_rows(input: Box<dyn Read + Send>, format: Format, mapping: &Mapping, b: 
                 let row_no = i as u64 + 1;
                 let line = match line {
                     Ok(l) => l,
-                    Err(e) => {
-                        b.row(Err(reject(row_no, "", format!("unreadable line: {e}"))));
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        if !b.row(Err(reject(row_no, "", "the line is not UTF-8 text"))) {
+                            return Ok(());
+                        }
                         continue;
+                    }
+                    Err(e) => {
+                        return Err(format!("reading the file stopped at line {row_no}: {e}"));
                     }
                 };
                 if line.trim().is_empty() {
                     continue;
                 }
                 let parsed = match JsonRecord::parse(&line) {
-                    Ok(rec) => mapping.apply(&rec).map_err(|e| reject(row_no, &e.field, e.reason)),
+                    Ok(rec) => mapping
+                        .apply(&rec)
+                        .map_err(|e| reject(row_no, &e.field, e.reason)),
                     Err(e) => Err(reject(row_no, "", e)),
                 };
                 if !b.row(parsed) {
@@ -282,7 +330,14 @@ pub async fn import_contacts(
     mut progress: impl FnMut(u64),
 ) -> Result<Summary, ImportError> {
     let key = store::pseudonym_key(db).await?;
-    let job = store::start_job(db, req.program, "contacts", &req.source_name, &req.created_by).await?;
+    let job = store::start_job(
+        db,
+        req.program,
+        "contacts",
+        &req.source_name,
+        &req.created_by,
+    )
+    .await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
     let mapping = req.mapping.clone();
     let format = req.format;
@@ -308,9 +363,11 @@ pub async fn import_contacts(
         let result: Result<(), ImportError> = async {
             if !batch.rejects.is_empty() {
                 if let (None, Some(path)) = (&rejects_file, &req.rejects_path) {
-                    let mut w = csv::Writer::from_path(path)
-                        .map_err(|e| ImportError::Source(format!("rejects file {}: {e}", path.display())))?;
-                    w.write_record(["row", "field", "reason"]).map_err(|e| ImportError::Source(e.to_string()))?;
+                    let mut w = csv::Writer::from_path(path).map_err(|e| {
+                        ImportError::Source(format!("rejects file {}: {e}", path.display()))
+                    })?;
+                    w.write_record(["row", "field", "reason"])
+                        .map_err(|e| ImportError::Source(e.to_string()))?;
                     rejects_file = Some(w);
                 }
                 if let Some(w) = rejects_file.as_mut() {
@@ -322,7 +379,8 @@ pub async fn import_contacts(
                 }
             }
             let mut dbtx = db.begin().await?;
-            let (accepted, updated, unchanged) = store::upsert_batch(&mut dbtx, req.program, job, &batch.rows).await?;
+            let (accepted, updated, unchanged) =
+                store::upsert_batch(&mut dbtx, req.program, job, &batch.rows).await?;
             let mut next = total;
             next.rows_read += batch.counts.rows_read;
             next.accepted += accepted;
@@ -332,8 +390,12 @@ pub async fn import_contacts(
             next.rejected += batch.counts.rejected;
             store::update_job(&mut dbtx, job, &next).await?;
             let room = REJECTS_KEPT.saturating_sub(first_rejects.len());
-            let keep: Vec<(u64, String, String)> = batch.rejects.iter().take(room)
-                .map(|r| (r.row, r.field.clone(), r.reason.clone())).collect();
+            let keep: Vec<(u64, String, String)> = batch
+                .rejects
+                .iter()
+                .take(room)
+                .map(|r| (r.row, r.field.clone(), r.reason.clone()))
+                .collect();
             store::store_rejects(&mut dbtx, job, &keep).await?;
             dbtx.commit().await?;
             first_rejects.extend(batch.rejects.into_iter().take(room));
@@ -348,10 +410,15 @@ pub async fn import_contacts(
         progress(total.rows_read);
     }
     drop(rx);
-    let read_result = reader.await.map_err(|e| ImportError::Source(format!("reader stopped: {e}")))?;
+    let read_result = reader
+        .await
+        .map_err(|e| ImportError::Source(format!("reader stopped: {e}")))?;
     let error = write_error.or(read_result.err());
     let rejects_path = rejects_file.is_some().then(|| {
-        req.rejects_path.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+        req.rejects_path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     });
     store::finish_job(db, job, &total, rejects_path.as_deref(), error.as_deref()).await?;
     if let Some(e) = error {

@@ -191,15 +191,28 @@ impl Mapping {
                 },
                 FieldSpec::Rule(r) => r,
             };
-            if rule.column.is_none() && rule.value.is_none() && rule.date.is_none() && rule.time.is_none() {
-                return Err(format!("fields.{name}: give a column, a value, or date and time columns"));
+            if rule.column.is_none()
+                && rule.value.is_none()
+                && rule.date.is_none()
+                && rule.time.is_none()
+            {
+                return Err(format!(
+                    "fields.{name}: give a column, a value, or date and time columns"
+                ));
             }
-            if rule.join.is_some() && !["external_id", "queue", "agent", "customer", "reason"].contains(field) {
+            if rule.join.is_some()
+                && !["external_id", "queue", "agent", "customer", "reason"].contains(field)
+            {
                 return Err(format!(
                     "fields.{name}: join works for external_id, queue, agent, customer and reason"
                 ));
             }
-            for c in rule.column.iter().chain(rule.time.iter()).flat_map(Columns::names) {
+            for c in rule
+                .column
+                .iter()
+                .chain(rule.time.iter())
+                .flat_map(Columns::names)
+            {
                 used_columns.insert(c.to_owned());
             }
             if let Some(d) = &rule.date {
@@ -298,18 +311,24 @@ impl Mapping {
             };
             let date = rec.get(date_col).map(str::trim).unwrap_or("");
             let date_fmt = self.source.date_format.as_deref().unwrap_or("%Y-%m-%d");
-            let time_fmt = fmt.or(self.source.time_format.as_deref()).unwrap_or("%H:%M:%S");
+            let time_fmt = fmt
+                .or(self.source.time_format.as_deref())
+                .unwrap_or("%H:%M:%S");
             let d = NaiveDate::parse_from_str(date, date_fmt)
                 .map_err(|_| err(field, format!("{date:?} is not a date as {date_fmt}")))?;
             let t = NaiveTime::parse_from_str(time, time_fmt)
                 .map_err(|_| err(field, format!("{time:?} is not a time as {time_fmt}")))?;
-            return local_to_utc(self.tz, d.and_time(t)).map(Some).map_err(|r| err(field, r));
+            return local_to_utc(self.tz, d.and_time(t))
+                .map(Some)
+                .map_err(|r| err(field, r));
         }
         let Some(v) = self.raw(rec, field) else {
             return Ok(None);
         };
         let fmt = fmt.or(self.source.datetime_format.as_deref());
-        parse_instant(v, fmt, self.tz).map(Some).map_err(|r| err(field, r))
+        parse_instant(v, fmt, self.tz)
+            .map(Some)
+            .map_err(|r| err(field, r))
     }
 
     /// Turn one row into a contact, or say which field is wrong and why.
@@ -327,7 +346,10 @@ impl Mapping {
         let channel = match self.raw(rec, "channel") {
             None => Channel::Phone,
             Some(c) => parse_channel(c).ok_or_else(|| {
-                err("channel", format!("{c:?} is not one of phone, email, chat, social, bot"))
+                err(
+                    "channel",
+                    format!("{c:?} is not one of phone, email, chat, social, bot"),
+                )
             })?,
         };
         let arrived = self
@@ -347,7 +369,9 @@ impl Mapping {
                 }
             }
         }
-        let since = |t: Option<i64>, from: i64| t.map(|t| u32::try_from((t - from) / 1000).unwrap_or(u32::MAX));
+        let since = |t: Option<i64>, from: i64| {
+            t.map(|t| u32::try_from((t - from) / 1000).unwrap_or(u32::MAX))
+        };
         let wait_s = match self.seconds(rec, "wait_s")? {
             Some(w) => w,
             None => since(answered, arrived).unwrap_or(0),
@@ -361,15 +385,22 @@ impl Mapping {
         };
         let first_response_s = match self.seconds(rec, "first_response_s")? {
             Some(f) => Some(f),
-            None if matches!(channel, Channel::Email | Channel::Social | Channel::Chat) => since(answered, arrived),
+            None if matches!(channel, Channel::Email | Channel::Social | Channel::Chat) => {
+                since(answered, arrived)
+            }
             None => None,
         };
         let outcome = match outcome_raw {
             Some(o) => parse_outcome(o).ok_or_else(|| {
-                err("outcome", format!("{o:?} is not one of handled, abandoned, transferred, bot_resolved"))
+                err(
+                    "outcome",
+                    format!("{o:?} is not one of handled, abandoned, transferred, bot_resolved"),
+                )
             })?,
             None if channel == Channel::Bot => Outcome::BotResolved,
-            None if answered.is_some() || talk_s > 0 || first_response_s.is_some() => Outcome::Handled,
+            None if answered.is_some() || talk_s > 0 || first_response_s.is_some() => {
+                Outcome::Handled
+            }
             None => Outcome::Abandoned,
         };
         let direction = match self.raw(rec, "direction") {
@@ -379,14 +410,18 @@ impl Mapping {
         };
         let resolved = match self.raw(rec, "resolved") {
             None => None,
-            Some(v) => Some(parse_bool(v).ok_or_else(|| err("resolved", format!("{v:?} is not yes or no")))?),
+            Some(v) => Some(
+                parse_bool(v).ok_or_else(|| err("resolved", format!("{v:?} is not yes or no")))?,
+            ),
         };
         let transcript = match self.raw(rec, "transcript") {
             None => None,
-            Some(t) => Some(
-                serde_json::from_str::<Vec<Turn>>(t)
-                    .map_err(|e| err("transcript", format!("not a list of turns {{speaker, at, text}}: {e}")))?,
-            ),
+            Some(t) => Some(serde_json::from_str::<Vec<Turn>>(t).map_err(|e| {
+                err(
+                    "transcript",
+                    format!("not a list of turns {{speaker, at, text}}: {e}"),
+                )
+            })?),
         };
         let keep = self.source.keep_other_columns.unwrap_or(true);
         let attributes = if keep {
@@ -466,12 +501,16 @@ pub fn parse_seconds(v: &str) -> Result<u32, String> {
     if v.contains(':') {
         let mut total: u64 = 0;
         for part in v.split(':') {
-            let n: u64 = part.parse().map_err(|_| format!("{v:?} is not a duration"))?;
+            let n: u64 = part
+                .parse()
+                .map_err(|_| format!("{v:?} is not a duration"))?;
             total = total * 60 + n;
         }
         return u32::try_from(total).map_err(|_| format!("{v:?} is too long"));
     }
-    let f: f64 = v.parse().map_err(|_| format!("{v:?} is not a number of seconds"))?;
+    let f: f64 = v
+        .parse()
+        .map_err(|_| format!("{v:?} is not a number of seconds"))?;
     if f < 0.0 {
         return Err(format!("{v} is negative; durations are 0 or more seconds"));
     }
@@ -488,7 +527,10 @@ pub fn local_to_utc(tz: Tz, ndt: NaiveDateTime) -> Result<i64, String> {
     match tz.from_local_datetime(&ndt) {
         LocalResult::Single(t) => Ok(t.timestamp_millis()),
         LocalResult::Ambiguous(first, _) => Ok(first.timestamp_millis()),
-        LocalResult::None => Err(format!("{ndt} does not exist in {} (clocks moved forward)", tz.name())),
+        LocalResult::None => Err(format!(
+            "{ndt} does not exist in {} (clocks moved forward)",
+            tz.name()
+        )),
     }
 }
 
@@ -497,8 +539,13 @@ pub fn local_to_utc(tz: Tz, ndt: NaiveDateTime) -> Result<i64, String> {
 pub fn parse_instant(v: &str, fmt: Option<&str>, tz: Tz) -> Result<i64, String> {
     let v = v.trim();
     match fmt {
-        Some("epoch") => v.parse::<i64>().map(|s| s * 1000).map_err(|_| format!("{v:?} is not Unix seconds")),
-        Some("epoch_ms") => v.parse::<i64>().map_err(|_| format!("{v:?} is not Unix milliseconds")),
+        Some("epoch") => v
+            .parse::<i64>()
+            .map(|s| s * 1000)
+            .map_err(|_| format!("{v:?} is not Unix seconds")),
+        Some("epoch_ms") => v
+            .parse::<i64>()
+            .map_err(|_| format!("{v:?} is not Unix milliseconds")),
         Some(f) => NaiveDateTime::parse_from_str(v, f)
             .map_err(|_| format!("{v:?} is not a time as {f}"))
             .and_then(|n| local_to_utc(tz, n)),
@@ -506,12 +553,19 @@ pub fn parse_instant(v: &str, fmt: Option<&str>, tz: Tz) -> Result<i64, String> 
             if let Ok(t) = DateTime::parse_from_rfc3339(v) {
                 return Ok(t.timestamp_millis());
             }
-            for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+            for f in [
+                "%Y-%m-%d %H:%M:%S%.f",
+                "%Y-%m-%dT%H:%M:%S%.f",
+                "%Y-%m-%d %H:%M",
+                "%Y-%m-%dT%H:%M",
+            ] {
                 if let Ok(n) = NaiveDateTime::parse_from_str(v, f) {
                     return local_to_utc(tz, n);
                 }
             }
-            Err(format!("{v:?} is not a time: use 2026-11-25T14:05:00+01:00 or 2026-11-25 14:05:00"))
+            Err(format!(
+                "{v:?} is not a time: use 2026-11-25T14:05:00+01:00 or 2026-11-25 14:05:00"
+            ))
         }
     }
 }
@@ -543,11 +597,26 @@ mod tests {
     fn instants_with_and_without_offsets() {
         let tz = berlin();
         // 2026-01-15 10:00 in Berlin (UTC+1) is 09:00 UTC = 1768467600 s.
-        assert_eq!(parse_instant("2026-01-15 10:00:00", None, tz), Ok(1_768_467_600_000));
-        assert_eq!(parse_instant("2026-01-15T10:00", None, tz), Ok(1_768_467_600_000));
-        assert_eq!(parse_instant("2026-01-15T09:00:00Z", None, tz), Ok(1_768_467_600_000));
-        assert_eq!(parse_instant("1768467600", Some("epoch"), tz), Ok(1_768_467_600_000));
-        assert_eq!(parse_instant("15.01.2026 10:00", Some("%d.%m.%Y %H:%M"), tz), Ok(1_768_467_600_000));
+        assert_eq!(
+            parse_instant("2026-01-15 10:00:00", None, tz),
+            Ok(1_768_467_600_000)
+        );
+        assert_eq!(
+            parse_instant("2026-01-15T10:00", None, tz),
+            Ok(1_768_467_600_000)
+        );
+        assert_eq!(
+            parse_instant("2026-01-15T09:00:00Z", None, tz),
+            Ok(1_768_467_600_000)
+        );
+        assert_eq!(
+            parse_instant("1768467600", Some("epoch"), tz),
+            Ok(1_768_467_600_000)
+        );
+        assert_eq!(
+            parse_instant("15.01.2026 10:00", Some("%d.%m.%Y %H:%M"), tz),
+            Ok(1_768_467_600_000)
+        );
         assert!(parse_instant("yesterday", None, tz).is_err());
     }
 
@@ -558,16 +627,21 @@ mod tests {
         let gap = parse_instant("2026-03-29 02:30:00", None, tz).unwrap_err();
         assert!(gap.contains("does not exist"), "{gap}");
         // 2026-10-25 02:30 happens twice; the first is 00:30 UTC (still UTC+2).
-        assert_eq!(parse_instant("2026-10-25 02:30:00", None, tz), Ok(1_792_888_200_000));
+        assert_eq!(
+            parse_instant("2026-10-25 02:30:00", None, tz),
+            Ok(1_792_888_200_000)
+        );
     }
 
     #[test]
     fn generic_rows_become_contacts() {
         let m = Mapping::generic(berlin());
         let Parsed::Contact(c) = m
-            .apply(&row(r#"{"external_id": "C-1", "channel": "Chat", "arrived": "2026-01-15 10:00:00",
+            .apply(&row(
+                r#"{"external_id": "C-1", "channel": "Chat", "arrived": "2026-01-15 10:00:00",
                 "answered": "2026-01-15 10:00:30", "ended": "2026-01-15 10:05:30", "customer": "K9",
-                "transcript": [{"speaker": "customer", "text": "Hallo"}], "tier": "gold"}"#))
+                "transcript": [{"speaker": "customer", "text": "Hallo"}], "tier": "gold"}"#,
+            ))
             .unwrap()
         else {
             panic!("a contact")
@@ -579,11 +653,18 @@ mod tests {
         assert_eq!(c.outcome, Outcome::Handled);
         assert_eq!(c.transcript.as_ref().unwrap()[0].text, "Hallo");
         assert_eq!(c.attributes.get("tier").map(String::as_str), Some("gold"));
-        let Parsed::Contact(c) = m.apply(&row(r#"{"external_id": "C-2", "arrived": "2026-01-15 10:00:00", "wait_s": 12}"#)).unwrap()
+        let Parsed::Contact(c) = m
+            .apply(&row(
+                r#"{"external_id": "C-2", "arrived": "2026-01-15 10:00:00", "wait_s": 12}"#,
+            ))
+            .unwrap()
         else {
             panic!("a contact")
         };
-        assert_eq!((c.channel, c.outcome, c.wait_s), (Channel::Phone, Outcome::Abandoned, 12));
+        assert_eq!(
+            (c.channel, c.outcome, c.wait_s),
+            (Channel::Phone, Outcome::Abandoned, 12)
+        );
     }
 
     #[test]
@@ -592,12 +673,30 @@ mod tests {
         let cases = [
             (r#"{"arrived": "2026-01-15 10:00:00"}"#, "external_id"),
             (r#"{"external_id": "x"}"#, "arrived"),
-            (r#"{"external_id": "x", "arrived": "2026-13-01 10:00"}"#, "arrived"),
-            (r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "channel": "fax"}"#, "channel"),
-            (r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "talk_s": "-3"}"#, "talk_s"),
-            (r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "answered": "2026-01-15 09:00"}"#, "answered"),
-            (r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "outcome": "lost"}"#, "outcome"),
-            (r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "transcript": "hello"}"#, "transcript"),
+            (
+                r#"{"external_id": "x", "arrived": "2026-13-01 10:00"}"#,
+                "arrived",
+            ),
+            (
+                r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "channel": "fax"}"#,
+                "channel",
+            ),
+            (
+                r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "talk_s": "-3"}"#,
+                "talk_s",
+            ),
+            (
+                r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "answered": "2026-01-15 09:00"}"#,
+                "answered",
+            ),
+            (
+                r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "outcome": "lost"}"#,
+                "outcome",
+            ),
+            (
+                r#"{"external_id": "x", "arrived": "2026-01-15 10:00", "transcript": "hello"}"#,
+                "transcript",
+            ),
         ];
         for (json, field) in cases {
             let e = m.apply(&row(json)).unwrap_err();
@@ -633,8 +732,19 @@ mod tests {
         assert_eq!(c.answered_ms, Some(917_913_610_000));
         assert_eq!(c.wait_s, 20);
         assert_eq!(m.apply(&row(r#"{"line": "AA01", "id": "8", "date": "990201", "vru_exit": "10:00:00", "outcome": "PHANTOM"}"#)), Ok(Parsed::Skip));
-        assert!(Mapping::parse("[fields]\nexternal_id = \"a\"\n", berlin()).unwrap_err().contains("arrival"));
-        assert!(Mapping::parse("[fields]\nexternal_id = \"a\"\narrived = \"b\"\nmood = \"c\"\n", berlin()).unwrap_err().contains("unknown field"));
+        assert!(
+            Mapping::parse("[fields]\nexternal_id = \"a\"\n", berlin())
+                .unwrap_err()
+                .contains("arrival")
+        );
+        assert!(
+            Mapping::parse(
+                "[fields]\nexternal_id = \"a\"\narrived = \"b\"\nmood = \"c\"\n",
+                berlin()
+            )
+            .unwrap_err()
+            .contains("unknown field")
+        );
         assert!(Mapping::parse("[source]\ntimezone = \"Moon/Base\"\n[fields]\nexternal_id = \"a\"\narrived = \"b\"\n", berlin()).unwrap_err().contains("unknown time zone"));
     }
 }

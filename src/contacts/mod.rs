@@ -93,7 +93,8 @@ pub fn pseudonymise(key: &[u8], customer: &str) -> String {
     if customer.is_empty() {
         return String::new();
     }
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(customer.as_bytes());
     let out = mac.finalize().into_bytes();
     out.iter().take(16).map(|b| format!("{b:02x}")).collect()

@@ -65,6 +65,9 @@ impl Record for JsonRecord {
     }
 
     fn pairs(&self) -> Vec<(&str, &str)> {
-        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+        self.values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
     }
 }

@@ -12,7 +12,8 @@ use crate::{on_db, on_tx};
 pub async fn pseudonym_key(db: &Db) -> Result<Vec<u8>, sqlx::Error> {
     const INSERT: &str = "INSERT INTO organisation (id, name, created_at, pseudonym_key) VALUES (1, 'Kalibra', $1, $2) \
                           ON CONFLICT (id) DO NOTHING";
-    const FILL: &str = "UPDATE organisation SET pseudonym_key = $1 WHERE id = 1 AND pseudonym_key IS NULL";
+    const FILL: &str =
+        "UPDATE organisation SET pseudonym_key = $1 WHERE id = 1 AND pseudonym_key IS NULL";
     const READ: &str = "SELECT pseudonym_key FROM organisation WHERE id = 1";
     let fresh = random_token();
     on_db!(db, p => sqlx::query(INSERT).bind(now()).bind(&fresh).execute(p).await.map(|_| ()))?;
@@ -94,9 +95,29 @@ pub struct Prepared {
 }
 
 const COLUMNS: [&str; 24] = [
-    "program_id", "external_id", "channel", "queue", "agent", "customer_ref", "reason", "direction",
-    "arrived_at", "answered_at", "ended_at", "wait_s", "talk_s", "hold_s", "acw_s", "first_response_s",
-    "outcome", "resolved", "recording_url", "transcript", "attributes", "row_hash", "import_id",
+    "program_id",
+    "external_id",
+    "channel",
+    "queue",
+    "agent",
+    "customer_ref",
+    "reason",
+    "direction",
+    "arrived_at",
+    "answered_at",
+    "ended_at",
+    "wait_s",
+    "talk_s",
+    "hold_s",
+    "acw_s",
+    "first_response_s",
+    "outcome",
+    "resolved",
+    "recording_url",
+    "transcript",
+    "attributes",
+    "row_hash",
+    "import_id",
     "imported_at",
 ];
 
@@ -104,8 +125,12 @@ const COLUMNS: [&str; 24] = [
 macro_rules! bind_contact {
     ($q:expr, $program:expr, $job:expr, $at:expr, $p:expr) => {{
         let c = &$p.contact;
-        let transcript = c.transcript.as_ref().map(|t| serde_json::to_string(t).unwrap_or_default());
-        let attributes = (!c.attributes.is_empty()).then(|| serde_json::to_string(&c.attributes).unwrap_or_default());
+        let transcript = c
+            .transcript
+            .as_ref()
+            .map(|t| serde_json::to_string(t).unwrap_or_default());
+        let attributes = (!c.attributes.is_empty())
+            .then(|| serde_json::to_string(&c.attributes).unwrap_or_default());
         $q.bind($program)
             .bind(c.external_id.clone())
             .bind(c.channel.as_str())
@@ -136,7 +161,9 @@ macro_rules! bind_contact {
 fn placeholders(rows: usize, per_row: usize, first: usize) -> String {
     (0..rows)
         .map(|r| {
-            let cells: Vec<String> = (0..per_row).map(|c| format!("${}", first + r * per_row + c)).collect();
+            let cells: Vec<String> = (0..per_row)
+                .map(|c| format!("${}", first + r * per_row + c))
+                .collect();
             format!("({})", cells.join(", "))
         })
         .collect::<Vec<_>>()
@@ -155,8 +182,12 @@ pub async fn upsert_batch(
         return Ok((0, 0, 0));
     }
     let at: Timestamp = now();
-    let ids = placeholders(1, batch.len(), 2).trim_matches(|c| c == '(' || c == ')').to_owned();
-    let sql = format!("SELECT external_id, row_hash FROM contacts WHERE program_id = $1 AND external_id IN ({ids})");
+    let ids = placeholders(1, batch.len(), 2)
+        .trim_matches(|c| c == '(' || c == ')')
+        .to_owned();
+    let sql = format!(
+        "SELECT external_id, row_hash FROM contacts WHERE program_id = $1 AND external_id IN ({ids})"
+    );
     let existing: Vec<(String, String)> = on_tx!(tx, t => {
         let mut q = sqlx::query_as(&sql).bind(program);
         for p in batch {
@@ -190,8 +221,16 @@ pub async fn upsert_batch(
         })?;
     }
     if !changed.is_empty() {
-        let sets: Vec<String> = cols.iter().enumerate().skip(2).map(|(i, c)| format!("{c} = ${}", i + 1)).collect();
-        let sql = format!("UPDATE contacts SET {} WHERE program_id = $1 AND external_id = $2", sets.join(", "));
+        let sets: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .skip(2)
+            .map(|(i, c)| format!("{c} = ${}", i + 1))
+            .collect();
+        let sql = format!(
+            "UPDATE contacts SET {} WHERE program_id = $1 AND external_id = $2",
+            sets.join(", ")
+        );
         for p in &changed {
             on_tx!(tx, t => {
                 let q = sqlx::query(&sql);
@@ -219,7 +258,12 @@ pub struct FactRow {
     pub first_response_s: Option<i64>,
 }
 
-pub async fn facts(db: &Db, program: ProgramId, from: i64, to: i64) -> Result<Vec<FactRow>, sqlx::Error> {
+pub async fn facts(
+    db: &Db,
+    program: ProgramId,
+    from: i64,
+    to: i64,
+) -> Result<Vec<FactRow>, sqlx::Error> {
     const SQL: &str = "SELECT arrived_at, channel, queue, agent, customer_ref, reason, outcome, wait_s, talk_s, \
                        hold_s, acw_s, first_response_s FROM contacts \
                        WHERE program_id = $1 AND arrived_at >= $2 AND arrived_at < $3 ORDER BY arrived_at";

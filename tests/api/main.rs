@@ -8,5 +8,6 @@ mod api;
 mod auth;
 mod browser;
 mod cli;
+mod import;
 mod shell;
 mod two_servers;

@@ -1,0 +1,183 @@
+//! Importing contact records: bad rows reported and good rows kept, idempotent re-imports,
+//! whole batches only after a failure, gzip and JSON Lines through the command line.
+
+use std::io::{Cursor, Read, Write};
+use std::process::Command;
+
+use kalibra::contacts::import::{ImportRequest, import_contacts};
+use kalibra::contacts::mapping::{Format, Mapping};
+use kalibra::contacts::store;
+
+use crate::both_backends;
+use crate::helpers::*;
+
+const GOOD_AND_BAD: &str = "\
+external_id,channel,queue,agent,customer,arrived,answered,ended,wait_s,talk_s,outcome
+P-1,phone,Billing,anna,C1,2026-01-15 10:00:00,2026-01-15 10:00:15,2026-01-15 10:05:15,15,300,handled
+P-2,phone,Billing,,C2,2026-01-15 10:01:00,,,40,,abandoned
+P-3,fax,Billing,,C3,2026-01-15 10:02:00,,,,,
+,phone,Billing,,C4,2026-01-15 10:03:00,,,,,
+P-5,phone,Billing,,C5,not-a-time,,,,,
+P-6,phone,Billing,anna,C1,2026-01-15 10:04:00,2026-01-15 10:04:05,,5,-20,handled
+P-7,phone,Billing
+P-8,email,Mail,bert,C6,2026-01-15 11:00:00,2026-01-15 15:00:00,,,,
+";
+
+fn request(
+    program: kalibra::domain::ProgramId,
+    rejects: Option<std::path::PathBuf>,
+    batch_rows: usize,
+) -> ImportRequest {
+    ImportRequest {
+        program,
+        source_name: "test.csv".into(),
+        format: Format::Csv,
+        mapping: Mapping::generic(chrono_tz::Europe::Berlin),
+        created_by: "test".into(),
+        rejects_path: rejects,
+        batch_rows,
+    }
+}
+
+fn input(text: &str) -> Box<dyn Read + Send> {
+    Box::new(Cursor::new(text.as_bytes().to_vec()))
+}
+
+/// A source that breaks after `ok_bytes`, like a crash or a lost connection mid-import.
+struct Breaks {
+    data: Cursor<Vec<u8>>,
+    ok_bytes: u64,
+}
+
+impl Read for Breaks {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.data.position() >= self.ok_bytes {
+            return Err(std::io::Error::other("the source went away"));
+        }
+        let room = (self.ok_bytes - self.data.position()) as usize;
+        let n = buf.len().min(room).min(64);
+        self.data.read(&mut buf[..n])
+    }
+}
+
+async fn contact_count(app: &TestApp, code: &str) -> i64 {
+    store::count(&app.db, app.program_id(code).await)
+        .await
+        .unwrap()
+}
+
+both_backends! {
+    async fn bad_rows_are_reported_and_good_rows_kept(app: TestApp) {
+        app.seed_demo().await;
+        let program = app.program_id("ACME-DE").await;
+        let dir = tempfile::tempdir().unwrap();
+        let rejects = dir.path().join("rejects.csv");
+        let s = import_contacts(&app.db, request(program, Some(rejects.clone()), 3), input(GOOD_AND_BAD), |_| {})
+            .await
+            .unwrap();
+        assert_eq!((s.rows_read, s.accepted, s.rejected, s.updated, s.unchanged), (8, 3, 5, 0, 0));
+        let where_and_what: Vec<(u64, &str)> = s.first_rejects.iter().map(|r| (r.row, r.field.as_str())).collect();
+        assert_eq!(where_and_what, [(4, "channel"), (5, "external_id"), (6, "arrived"), (7, "talk_s"), (8, "")]);
+        assert!(s.first_rejects[0].reason.contains("\"fax\" is not one of phone"));
+        assert!(s.first_rejects[4].reason.contains("the row has 3 fields, the header 11"));
+        let file = std::fs::read_to_string(&rejects).unwrap();
+        assert_eq!(file.lines().count(), 6, "header and five rejects:\n{file}");
+        assert!(file.lines().nth(3).unwrap().starts_with("6,arrived,"));
+        assert_eq!(contact_count(&app, "ACME-DE").await, 3);
+
+        // What was stored: the e-mail's first response, and no customer reference in the clear.
+        let facts = store::facts(&app.db, program, 0, i64::MAX).await.unwrap();
+        let email = facts.iter().find(|f| f.channel == "email").unwrap();
+        assert_eq!(email.first_response_s, Some(4 * 3600));
+        assert_eq!(email.outcome, "handled");
+        assert!(facts.iter().all(|f| f.customer_ref.len() == 32 && !f.customer_ref.starts_with('C')));
+        let anna: Vec<_> = facts.iter().filter(|f| f.agent == "anna").collect();
+        assert_eq!(anna.len(), 1);
+        assert_eq!((anna[0].wait_s, anna[0].talk_s), (15, 300));
+    }
+
+    async fn importing_again_changes_nothing_and_changed_rows_update(app: TestApp) {
+        app.seed_demo().await;
+        let program = app.program_id("ACME-DE").await;
+        let first = import_contacts(&app.db, request(program, None, 2), input(GOOD_AND_BAD), |_| {}).await.unwrap();
+        assert_eq!(first.accepted, 3);
+        let again = import_contacts(&app.db, request(program, None, 2), input(GOOD_AND_BAD), |_| {}).await.unwrap();
+        assert_eq!((again.accepted, again.updated, again.unchanged, again.rejected), (0, 0, 3, 5));
+        let changed = GOOD_AND_BAD.replace(",,,40,,abandoned", ",,,45,,abandoned");
+        let third = import_contacts(&app.db, request(program, None, 2), input(&changed), |_| {}).await.unwrap();
+        assert_eq!((third.accepted, third.updated, third.unchanged), (0, 1, 2));
+        assert_eq!(contact_count(&app, "ACME-DE").await, 3);
+        let facts = store::facts(&app.db, program, 0, i64::MAX).await.unwrap();
+        assert!(facts.iter().any(|f| f.wait_s == 45) && !facts.iter().any(|f| f.wait_s == 40));
+        // The same external id in another program is another contact.
+        let other = app.program_id("BLUE-NL").await;
+        let s = import_contacts(&app.db, request(other, None, 2), input(GOOD_AND_BAD), |_| {}).await.unwrap();
+        assert_eq!(s.accepted, 3);
+    }
+
+    async fn a_broken_import_leaves_whole_batches_and_a_rerun_completes_it(app: TestApp) {
+        app.seed_demo().await;
+        let program = app.program_id("ACME-DE").await;
+        let mut csv = String::from("external_id,arrived,wait_s\n");
+        for i in 0..9 {
+            csv.push_str(&format!("B-{i},2026-02-0{} 09:00:00,{i}\n", i + 1));
+        }
+        // Breaks in the middle of the seventh row.
+        let ok_bytes = csv.find("B-6").unwrap() as u64 + 5;
+        let source = Breaks { data: Cursor::new(csv.clone().into_bytes()), ok_bytes };
+        let err = import_contacts(&app.db, request(program, None, 3), Box::new(source), |_| {}).await.unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("the source went away") && msg.contains("running the import again completes it"), "{msg}");
+        let stored = contact_count(&app, "ACME-DE").await;
+        assert_eq!(stored, 6, "two whole batches of three, nothing of the third");
+        let s = import_contacts(&app.db, request(program, None, 3), input(&csv), |_| {}).await.unwrap();
+        assert_eq!((s.accepted, s.unchanged), (3, 6));
+        assert_eq!(contact_count(&app, "ACME-DE").await, 9);
+    }
+
+    async fn gzip_json_lines_through_the_command_line(app: TestApp) {
+        app.seed_demo().await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chats.jsonl.gz");
+        let lines = concat!(
+            r#"{"external_id": "CH-1", "channel": "chat", "arrived": "2026-03-02T09:00:00+01:00", "answered": "2026-03-02T09:00:45+01:00", "transcript": [{"speaker": "customer", "text": "Mijn factuur klopt niet"}, {"speaker": "agent", "text": "Ik kijk even mee"}]}"#, "\n",
+            r#"{"external_id": "CH-2", "channel": "chat", "arrived": "2026-03-02T09:05:00+01:00"}"#, "\n",
+            "not json\n",
+        );
+        let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::default());
+        gz.write_all(lines.as_bytes()).unwrap();
+        gz.finish().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_kalibra"))
+            .args(["--database-url", &app.database_url, "import", "contacts", "--program", "BLUE-NL", "--json"])
+            .arg(&path)
+            .env("KALIBRA_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(summary["accepted"], 2);
+        assert_eq!(summary["rejected"], 1);
+        assert_eq!(summary["updated"], 0);
+        assert_eq!(summary["unchanged"], 0);
+        let rejects = summary["rejects_file"].as_str().unwrap();
+        assert!(std::fs::read_to_string(rejects).unwrap().contains("3,,not a JSON object"));
+        let facts = store::facts(&app.db, app.program_id("BLUE-NL").await, 0, i64::MAX).await.unwrap();
+        let answered: Vec<_> = facts.iter().map(|f| (f.outcome.as_str(), f.first_response_s)).collect();
+        assert_eq!(answered, [("handled", Some(45)), ("abandoned", None)]);
+
+        // A mapping that names a column the file lacks stops before reading any row.
+        let mapping = dir.path().join("m.toml");
+        std::fs::write(&mapping, "[fields]\nexternal_id = \"call\"\narrived = \"start\"\n").unwrap();
+        let csv = dir.path().join("calls.csv");
+        std::fs::write(&csv, "id,start\n1,2026-01-01 10:00\n").unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_kalibra"))
+            .args(["--database-url", &app.database_url, "import", "contacts", "--program", "BLUE-NL", "--mapping"])
+            .arg(&mapping)
+            .arg(&csv)
+            .env("KALIBRA_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("column \"call\", which the file's header does not have"));
+    }
+}
