@@ -52,6 +52,27 @@ enum Command {
     /// Import contact records (CSV or JSON Lines, gzip accepted).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Print a program's service KPIs for a period.
+    Kpi(KpiArgs),
+}
+
+#[derive(Args)]
+struct KpiArgs {
+    /// The program's code
+    #[arg(long)]
+    program: String,
+    /// First day, YYYY-MM-DD, in the program's time zone
+    #[arg(long)]
+    from: chrono::NaiveDate,
+    /// Last day (included), YYYY-MM-DD
+    #[arg(long)]
+    to: chrono::NaiveDate,
+    /// interval (15 min), 30min, 60min, day, week, month, queue, channel or agent
+    #[arg(long, default_value = "day")]
+    by: String,
+    /// table, csv or json
+    #[arg(long, default_value = "table")]
+    format: String,
 }
 
 #[derive(Subcommand)]
@@ -220,6 +241,10 @@ pub async fn run() -> anyhow::Result<()> {
                 p.code, p.name, p.timezone, p.id
             );
             Ok(())
+        }
+        Command::Kpi(args) => {
+            let db = open(&settings).await?;
+            print_kpis(&db, args).await
         }
         Command::Import(ImportCommand::Contacts(args)) => {
             let db = open(&settings).await?;
@@ -444,6 +469,84 @@ async fn import_contacts(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
         if let Some(f) = &summary.rejects_file {
             println!("every rejected row is listed in {f}");
         }
+    }
+    Ok(())
+}
+
+async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
+    use crate::contacts::report::{Dimension, KpiLine, KpiSettings, kpis};
+
+    let program = crate::programs::find_by_code(db, &args.program)
+        .await?
+        .with_context(|| format!("no program with code {}", args.program))?;
+    let dim = Dimension::parse(&args.by).map_err(|e| anyhow::anyhow!(e))?;
+    let settings = KpiSettings::default();
+    let (lines, total) = kpis(db, &program, args.from, args.to, dim, &settings)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    match args.format.as_str() {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "program": program.code,
+                "from": args.from.to_string(),
+                "to": args.to.to_string(),
+                "by": args.by,
+                "rows": lines,
+                "total": total,
+            }))?
+        ),
+        "csv" => {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            for l in lines.iter().chain(std::iter::once(&total)) {
+                w.serialize(l)?;
+            }
+            w.flush()?;
+        }
+        "table" => {
+            let pct = |v: Option<f64>| {
+                v.map(|v| format!("{:.1}%", v * 100.0))
+                    .unwrap_or_else(|| "–".into())
+            };
+            let secs = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
+            let width = lines
+                .iter()
+                .map(|l| l.group.chars().count())
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            println!(
+                "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7}",
+                args.by,
+                "offered",
+                "handled",
+                "abandoned",
+                "short",
+                "SL",
+                "ASA s",
+                "AHT s",
+                "aband.",
+                "FCR"
+            );
+            let row = |l: &KpiLine| {
+                println!(
+                    "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7}",
+                    l.group,
+                    l.offered,
+                    l.handled,
+                    l.abandoned,
+                    l.short_abandoned,
+                    pct(l.service_level),
+                    secs(l.asa_s),
+                    secs(l.aht_s),
+                    pct(l.abandon_rate),
+                    pct(l.fcr)
+                )
+            };
+            lines.iter().for_each(row);
+            row(&total);
+        }
+        other => bail!("--format {other}: use table, csv or json"),
     }
     Ok(())
 }

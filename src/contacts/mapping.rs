@@ -372,9 +372,13 @@ impl Mapping {
         let since = |t: Option<i64>, from: i64| {
             t.map(|t| u32::try_from((t - from) / 1000).unwrap_or(u32::MAX))
         };
+        // Queue time exists for the real-time channels; an e-mail's wait is its first response.
         let wait_s = match self.seconds(rec, "wait_s")? {
             Some(w) => w,
-            None => since(answered, arrived).unwrap_or(0),
+            None if matches!(channel, Channel::Phone | Channel::Chat) => {
+                since(answered, arrived).unwrap_or(0)
+            }
+            None => 0,
         };
         let talk_s = match self.seconds(rec, "talk_s")? {
             Some(t) => t,

@@ -4,6 +4,7 @@
 pub mod import;
 pub mod mapping;
 pub mod record;
+pub mod report;
 pub mod store;
 
 use std::collections::BTreeMap;

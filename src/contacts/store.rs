@@ -266,7 +266,7 @@ pub async fn facts(
 ) -> Result<Vec<FactRow>, sqlx::Error> {
     const SQL: &str = "SELECT arrived_at, channel, queue, agent, customer_ref, reason, outcome, wait_s, talk_s, \
                        hold_s, acw_s, first_response_s FROM contacts \
-                       WHERE program_id = $1 AND arrived_at >= $2 AND arrived_at < $3 ORDER BY arrived_at";
+                       WHERE program_id = $1 AND arrived_at >= $2 AND arrived_at < $3 ORDER BY arrived_at, id";
     on_db!(db, p => sqlx::query_as(SQL).bind(program).bind(from).bind(to).fetch_all(p).await)
 }
 

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod acceptance_bank;
 mod access_matrix;
 mod admin;
 mod api;
@@ -9,5 +10,6 @@ mod auth;
 mod browser;
 mod cli;
 mod import;
+mod kpi;
 mod shell;
 mod two_servers;

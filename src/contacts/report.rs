@@ -1,0 +1,195 @@
+//! Service and customer KPIs of a program over a period, grouped by time bucket, queue, channel
+//! or agent. Computed here from the stored contacts.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+
+use super::mapping::local_to_utc;
+use super::store::{self, FactRow};
+use crate::kpi::{
+    Bucket, Channel, ContactFacts, FcrContact, Outcome, ServiceConfig, ServiceTotals, bucket_label,
+    first_contact_resolution,
+};
+use crate::programs::Program;
+use crate::store::Db;
+
+/// What the figures are grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    Time(Bucket),
+    Queue,
+    Channel,
+    Agent,
+}
+
+impl Dimension {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "interval" | "15min" | "15" => Dimension::Time(Bucket::Min15),
+            "30min" | "30" => Dimension::Time(Bucket::Min30),
+            "60min" | "60" | "hour" => Dimension::Time(Bucket::Min60),
+            "day" => Dimension::Time(Bucket::Day),
+            "week" => Dimension::Time(Bucket::Week),
+            "month" => Dimension::Time(Bucket::Month),
+            "queue" => Dimension::Queue,
+            "channel" => Dimension::Channel,
+            "agent" => Dimension::Agent,
+            other => {
+                return Err(format!(
+                    "--by {other}: use interval (or 15min, 30min, 60min), day, week, month, queue, channel or agent"
+                ));
+            }
+        })
+    }
+}
+
+/// Settings of the KPI definitions (see docs/kpis.md).
+#[derive(Debug, Clone, Copy)]
+pub struct KpiSettings {
+    pub service: ServiceConfig,
+    /// A contact is resolved first time when the customer does not come back within this many days.
+    pub fcr_days: u32,
+}
+
+impl Default for KpiSettings {
+    fn default() -> Self {
+        Self {
+            service: ServiceConfig::default(),
+            fcr_days: 7,
+        }
+    }
+}
+
+/// One line of figures. Rates are fractions 0–1; NPS −1..1; `None` when there is nothing to divide by.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct KpiLine {
+    pub group: String,
+    pub offered: u64,
+    pub handled: u64,
+    pub abandoned: u64,
+    pub short_abandoned: u64,
+    pub service_level: Option<f64>,
+    pub asa_s: Option<f64>,
+    pub aht_s: Option<f64>,
+    pub abandon_rate: Option<f64>,
+    pub fcr: Option<f64>,
+    pub csat: Option<f64>,
+    pub nps: Option<f64>,
+    pub rq: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Group {
+    service: ServiceTotals,
+    fcr_contacts: u64,
+    fcr_resolved: u64,
+}
+
+impl Group {
+    fn line(&self, group: String, s: &KpiSettings) -> KpiLine {
+        let t = &self.service;
+        KpiLine {
+            group,
+            offered: t.offered(),
+            handled: t.handled,
+            abandoned: t.abandoned,
+            short_abandoned: t.short_abandoned,
+            service_level: t.service_level(s.service.variant),
+            asa_s: t.asa_s(),
+            aht_s: t.aht_s(),
+            abandon_rate: t.abandon_rate(),
+            fcr: (self.fcr_contacts > 0)
+                .then(|| self.fcr_resolved as f64 / self.fcr_contacts as f64),
+            csat: None,
+            nps: None,
+            rq: None,
+        }
+    }
+}
+
+/// UTC bounds of the local days `from` to `to`, both included.
+pub fn period(tz: Tz, from: NaiveDate, to: NaiveDate) -> Result<(i64, i64), String> {
+    let start = local_to_utc(tz, from.and_time(NaiveTime::MIN))?;
+    let next = to.succ_opt().ok_or("--to is too far in the future")?;
+    let end = local_to_utc(tz, next.and_time(NaiveTime::MIN))?;
+    if end <= start {
+        return Err("--to is before --from".into());
+    }
+    Ok((start, end))
+}
+
+fn facts_of(r: &FactRow) -> Option<ContactFacts> {
+    let secs = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+    Some(ContactFacts {
+        channel: Channel::parse(&r.channel).ok()?,
+        outcome: Outcome::parse(&r.outcome).ok()?,
+        wait_s: secs(r.wait_s),
+        first_response_s: r.first_response_s.map(secs),
+        talk_s: secs(r.talk_s),
+        hold_s: secs(r.hold_s),
+        acw_s: secs(r.acw_s),
+    })
+}
+
+fn label(r: &FactRow, dim: Dimension, tz: Tz) -> String {
+    match dim {
+        Dimension::Time(b) => bucket_label(r.arrived_at, tz, b),
+        Dimension::Queue => r.queue.clone(),
+        Dimension::Channel => r.channel.clone(),
+        Dimension::Agent => r.agent.clone(),
+    }
+}
+
+/// The figures of `program` for the local days `from`..=`to`, one line per group (in order),
+/// and the line for the whole period.
+pub async fn kpis(
+    db: &Db,
+    program: &Program,
+    from: NaiveDate,
+    to: NaiveDate,
+    dim: Dimension,
+    settings: &KpiSettings,
+) -> Result<(Vec<KpiLine>, KpiLine), String> {
+    let tz: Tz = program
+        .timezone
+        .parse()
+        .map_err(|_| format!("program time zone {}", program.timezone))?;
+    let (start, end) = period(tz, from, to)?;
+    // Contacts after the period tell whether a contact in it was a first-time resolution.
+    let horizon = end + i64::from(settings.fcr_days) * 86_400_000;
+    let rows = store::facts(db, program.id, start, horizon)
+        .await
+        .map_err(|e| e.to_string())?;
+    let fcr_input: Vec<FcrContact> = rows
+        .iter()
+        .map(|r| FcrContact {
+            customer: r.customer_ref.clone(),
+            arrived_ms: r.arrived_at,
+            reason: r.reason.clone(),
+        })
+        .collect();
+    let resolved = first_contact_resolution(&fcr_input, settings.fcr_days);
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut total = Group::default();
+    for (r, first_time) in rows.iter().zip(resolved) {
+        if r.arrived_at >= end {
+            break;
+        }
+        let Some(f) = facts_of(r) else { continue };
+        let g = groups.entry(label(r, dim, tz)).or_default();
+        for acc in [&mut *g, &mut total] {
+            acc.service.add(&f, &settings.service);
+            if f.outcome.is_answered() && !r.customer_ref.is_empty() {
+                acc.fcr_contacts += 1;
+                acc.fcr_resolved += u64::from(first_time);
+            }
+        }
+    }
+    let lines = groups
+        .into_iter()
+        .map(|(k, g)| g.line(k, settings))
+        .collect();
+    Ok((lines, total.line("total".into(), settings)))
+}

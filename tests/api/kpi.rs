@@ -1,0 +1,108 @@
+//! Service KPIs against figures computed by hand, through the command line, on both databases.
+
+use std::process::Command;
+
+use kalibra::contacts::import::{ImportRequest, import_contacts};
+use kalibra::contacts::mapping::{Format, Mapping};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+/// Berlin local times. P5 lies after the reported day; it only tells that P1's customer came back.
+const FIXTURE: &str = "\
+external_id,channel,queue,agent,customer,reason,arrived,answered,wait_s,talk_s,hold_s,acw_s,outcome
+P1,phone,Billing,anna,A,invoice,2026-01-15 10:00:00,,10,200,0,20,handled
+P2,phone,Billing,anna,B,,2026-01-15 10:05:00,,25,100,30,0,handled
+P3,phone,Billing,,C,,2026-01-15 10:10:00,,3,,,,abandoned
+P4,phone,Sales,,A,,2026-01-15 10:20:00,,40,,,,abandoned
+P5,phone,Sales,bert,A,invoice,2026-01-18 09:00:00,,5,300,0,0,handled
+P6,email,Mail,carl,D,,2026-01-15 11:00:00,2026-01-15 13:00:00,,,,,
+";
+
+fn kpi_json(app: &TestApp, by: &str) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_kalibra"))
+        .args([
+            "--database-url",
+            &app.database_url,
+            "kpi",
+            "--program",
+            "ACME-DE",
+        ])
+        .args([
+            "--from",
+            "2026-01-15",
+            "--to",
+            "2026-01-15",
+            "--by",
+            by,
+            "--format",
+            "json",
+        ])
+        .env("KALIBRA_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn close(v: &serde_json::Value, expected: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - expected).abs() < 1e-12)
+}
+
+both_backends! {
+    async fn kpis_match_hand_computed_figures(app: TestApp) {
+        app.seed_demo().await;
+        let program = app.program_id("ACME-DE").await;
+        let req = ImportRequest {
+            program,
+            source_name: "fixture.csv".into(),
+            format: Format::Csv,
+            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
+            created_by: "test".into(),
+            rejects_path: None,
+            batch_rows: 100,
+        };
+        let s = import_contacts(&app.db, req, Box::new(std::io::Cursor::new(FIXTURE.as_bytes().to_vec())), |_| {})
+            .await
+            .unwrap();
+        assert_eq!((s.accepted, s.rejected), (6, 0));
+
+        let by_channel = kpi_json(&app, "channel");
+        let rows = by_channel["rows"].as_array().unwrap();
+        let phone = rows.iter().find(|r| r["group"] == "phone").unwrap();
+        // Phone: answered P1 (wait 10) and P2 (25); P4 abandoned after 40 s; P3 a short abandon (3 s < 5 s).
+        assert_eq!((phone["offered"].as_u64(), phone["handled"].as_u64(), phone["abandoned"].as_u64(),
+                    phone["short_abandoned"].as_u64()), (Some(3), Some(2), Some(1), Some(1)));
+        assert!(close(&phone["service_level"], 1.0 / 3.0), "only P1 within 20 s, of 3 offered");
+        assert!(close(&phone["asa_s"], 17.5), "(10 + 25) / 2");
+        assert!(close(&phone["aht_s"], 175.0), "(200 + 0 + 20 + 100 + 30 + 0) / 2");
+        assert!(close(&phone["abandon_rate"], 1.0 / 3.0));
+        assert!(close(&phone["fcr"], 0.5), "A came back (P4, P5), B did not");
+        let email = rows.iter().find(|r| r["group"] == "email").unwrap();
+        assert_eq!(email["handled"].as_u64(), Some(1));
+        assert!(close(&email["fcr"], 1.0));
+        let total = &by_channel["total"];
+        assert_eq!(total["offered"].as_u64(), Some(4));
+        assert!(close(&total["service_level"], 0.5), "P1 and the e-mail of 4 offered");
+        assert!(close(&total["asa_s"], 35.0 / 3.0));
+        assert!(close(&total["aht_s"], 350.0 / 3.0));
+        assert!(close(&total["abandon_rate"], 0.25));
+        assert!(close(&total["fcr"], 2.0 / 3.0));
+        for key in ["csat", "nps", "rq"] {
+            assert!(total[key].is_null(), "{key}: no surveys yet");
+        }
+
+        let by_interval = kpi_json(&app, "interval");
+        let groups: Vec<(&str, u64)> = by_interval["rows"].as_array().unwrap().iter()
+            .map(|r| (r["group"].as_str().unwrap(), r["offered"].as_u64().unwrap() + r["short_abandoned"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(groups, [("2026-01-15 10:00", 3), ("2026-01-15 10:15", 1), ("2026-01-15 11:00", 1)]);
+        let by_agent = kpi_json(&app, "agent");
+        let anna = by_agent["rows"].as_array().unwrap().iter().find(|r| r["group"] == "anna").unwrap();
+        assert_eq!(anna["handled"].as_u64(), Some(2));
+    }
+}
