@@ -79,6 +79,8 @@ struct KpiArgs {
 enum ImportCommand {
     /// Import contacts of every channel into a program.
     Contacts(ImportArgs),
+    /// Import survey answers (CSAT, NPS, RQ, effort, comment) about a program's contacts.
+    Surveys(ImportArgs),
 }
 
 #[derive(Args)]
@@ -248,7 +250,11 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Import(ImportCommand::Contacts(args)) => {
             let db = open(&settings).await?;
-            import_contacts(&db, args).await
+            import_file(&db, args, crate::contacts::mapping::CONTACTS).await
+        }
+        Command::Import(ImportCommand::Surveys(args)) => {
+            let db = open(&settings).await?;
+            import_file(&db, args, crate::contacts::mapping::SURVEYS).await
         }
         Command::Token(TokenCommand::Create {
             email,
@@ -387,7 +393,11 @@ fn read_password() -> anyhow::Result<String> {
     }
 }
 
-async fn import_contacts(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
+async fn import_file(
+    db: &Db,
+    args: ImportArgs,
+    kind: crate::contacts::mapping::Kind,
+) -> anyhow::Result<()> {
     use crate::contacts::import::{self, ImportRequest};
     use crate::contacts::mapping::{Format, Mapping};
     use std::sync::Arc;
@@ -401,9 +411,10 @@ async fn import_contacts(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("reading the mapping {}", path.display()))?;
-            Mapping::parse(&text, tz).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            Mapping::parse_for(kind, &text, tz)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
-        None => Mapping::generic(tz),
+        None => Mapping::generic_for(kind, tz),
     };
     let explicit = match args.format.as_deref() {
         None => None,
@@ -436,12 +447,16 @@ async fn import_contacts(db: &Db, args: ImportArgs) -> anyhow::Result<()> {
         batch_rows: import::BATCH_ROWS,
     };
     let progress_bar = bar.clone();
-    let summary = import::import_contacts(db, req, input, move |rows| {
+    let progress = move |rows: u64| {
         progress_bar.set_position(bytes.load(Ordering::Relaxed));
         let secs = started.elapsed().as_secs_f64().max(1e-3);
         progress_bar.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / secs));
-    })
-    .await;
+    };
+    let summary = if kind == crate::contacts::mapping::SURVEYS {
+        crate::contacts::surveys::import_surveys(db, req, input, progress).await
+    } else {
+        import::import_contacts(db, req, input, progress).await
+    };
     bar.finish_and_clear();
     let summary = summary?;
     if args.json {
@@ -516,7 +531,7 @@ async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
                 .unwrap_or(5)
                 .max(5);
             println!(
-                "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7}",
+                "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>6} {:>7}",
                 args.by,
                 "offered",
                 "handled",
@@ -526,11 +541,14 @@ async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
                 "ASA s",
                 "AHT s",
                 "aband.",
-                "FCR"
+                "FCR",
+                "CSAT",
+                "NPS",
+                "RQ"
             );
             let row = |l: &KpiLine| {
                 println!(
-                    "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7}",
+                    "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>6} {:>7}",
                     l.group,
                     l.offered,
                     l.handled,
@@ -540,7 +558,12 @@ async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
                     secs(l.asa_s),
                     secs(l.aht_s),
                     pct(l.abandon_rate),
-                    pct(l.fcr)
+                    pct(l.fcr),
+                    pct(l.csat),
+                    l.nps
+                        .map(|n| format!("{:+.0}", n * 100.0))
+                        .unwrap_or_else(|| "–".into()),
+                    pct(l.rq)
                 )
             };
             lines.iter().for_each(row);

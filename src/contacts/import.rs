@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::mapping::{Format, Mapping, Parsed};
-use super::pseudonymise;
-use super::record::{CsvRecord, JsonRecord};
+use super::mapping::{FieldError, Format, Mapping, Parsed};
+use super::record::{CsvRecord, JsonRecord, Record};
 use super::store::{self, Counts, Prepared};
+use super::{NewContact, pseudonymise};
 use crate::domain::ProgramId;
 use crate::store::Db;
 
@@ -113,60 +113,81 @@ pub fn open(path: &Path, bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>, 
     })
 }
 
+/// A row ready to store: its key within the program, and a fingerprint of its content.
+pub trait ImportRow: Send + 'static {
+    /// What the import job and its messages call these rows.
+    const KIND: &'static str;
+    fn key(&self) -> &str;
+    fn fingerprint(&self) -> &str;
+    /// Store a batch whose keys are distinct; returns (accepted, updated, unchanged).
+    fn upsert(
+        tx: &mut crate::store::Tx,
+        program: ProgramId,
+        job: i64,
+        rows: &[Self],
+    ) -> impl std::future::Future<Output = Result<(u64, u64, u64), sqlx::Error>> + Send
+    where
+        Self: Sized;
+}
+
+impl ImportRow for Prepared {
+    const KIND: &'static str = "contacts";
+    fn key(&self) -> &str {
+        &self.contact.external_id
+    }
+    fn fingerprint(&self) -> &str {
+        &self.hash
+    }
+    async fn upsert(
+        tx: &mut crate::store::Tx,
+        program: ProgramId,
+        job: i64,
+        rows: &[Self],
+    ) -> Result<(u64, u64, u64), sqlx::Error> {
+        store::upsert_batch(tx, program, job, rows).await
+    }
+}
+
 /// What the reader thread hands to the writer.
-struct Batch {
-    rows: Vec<Prepared>,
+struct Batch<T> {
+    rows: Vec<T>,
     rejects: Vec<Reject>,
     counts: Counts,
 }
 
-/// Collects rows into batches, folding repeated external ids within a batch.
-struct Batcher {
-    key: Vec<u8>,
+/// Collects rows into batches, folding repeated keys within a batch (the last row wins).
+struct Batcher<T> {
     batch_rows: usize,
-    rows: Vec<Prepared>,
+    rows: Vec<T>,
     index: HashMap<String, usize>,
     rejects: Vec<Reject>,
     counts: Counts,
-    tx: tokio::sync::mpsc::Sender<Batch>,
+    tx: tokio::sync::mpsc::Sender<Batch<T>>,
 }
 
-impl Batcher {
-    fn row(&mut self, parsed: Result<Parsed, Reject>) -> bool {
+impl<T: ImportRow> Batcher<T> {
+    /// Take one row (`None`: skipped by the mapping); `false` when the writer has stopped.
+    fn row(&mut self, parsed: Result<Option<T>, Reject>) -> bool {
         self.counts.rows_read += 1;
         match parsed {
             Err(r) => {
                 self.counts.rejected += 1;
                 self.rejects.push(r);
             }
-            Ok(Parsed::Skip) => self.counts.skipped += 1,
-            Ok(Parsed::Contact(c)) => {
-                let customer_ref = pseudonymise(&self.key, &c.customer);
-                let mut contact = *c;
-                contact.customer = String::new();
-                let hash = format!(
-                    "{}{}",
-                    contact.fingerprint(),
-                    &customer_ref[..customer_ref.len().min(8)]
-                );
-                let p = Prepared {
-                    contact,
-                    customer_ref,
-                    hash,
-                };
-                match self.index.get(&p.contact.external_id) {
-                    Some(&i) if self.rows[i].hash == p.hash => self.counts.unchanged += 1,
-                    Some(&i) => {
-                        self.counts.updated += 1;
-                        self.rows[i] = p;
-                    }
-                    None => {
-                        self.index
-                            .insert(p.contact.external_id.clone(), self.rows.len());
-                        self.rows.push(p);
-                    }
+            Ok(None) => self.counts.skipped += 1,
+            Ok(Some(p)) => match self.index.get(p.key()) {
+                Some(&i) if self.rows[i].fingerprint() == p.fingerprint() => {
+                    self.counts.unchanged += 1
                 }
-            }
+                Some(&i) => {
+                    self.counts.updated += 1;
+                    self.rows[i] = p;
+                }
+                None => {
+                    self.index.insert(p.key().to_owned(), self.rows.len());
+                    self.rows.push(p);
+                }
+            },
         }
         if self.rows.len() >= self.batch_rows || self.rejects.len() >= self.batch_rows {
             return self.flush();
@@ -186,6 +207,9 @@ impl Batcher {
     }
 }
 
+/// Turns one source row into a row to store, `None` to skip it.
+pub type RowParser<T> = Box<dyn Fn(&dyn Record) -> Result<Option<T>, FieldError> + Send>;
+
 fn reject(row: u64, field: &str, reason: impl Into<String>) -> Reject {
     Reject {
         row,
@@ -195,11 +219,12 @@ fn reject(row: u64, field: &str, reason: impl Into<String>) -> Reject {
 }
 
 /// Read every row of `input` on this (blocking) thread.
-fn read_rows(
+fn read_rows<T: ImportRow>(
     input: Box<dyn Read + Send>,
     format: Format,
     mapping: &Mapping,
-    b: &mut Batcher,
+    parse: &RowParser<T>,
+    b: &mut Batcher<T>,
 ) -> Result<(), String> {
     match format {
         Format::Csv => {
@@ -253,9 +278,7 @@ fn read_rows(
                                 names: names.clone(),
                                 row: std::mem::take(&mut record),
                             };
-                            let r = mapping
-                                .apply(&rec)
-                                .map_err(|e| reject(row_no, &e.field, e.reason));
+                            let r = parse(&rec).map_err(|e| reject(row_no, &e.field, e.reason));
                             record = rec.row;
                             r
                         };
@@ -295,9 +318,7 @@ fn read_rows(
                     continue;
                 }
                 let parsed = match JsonRecord::parse(&line) {
-                    Ok(rec) => mapping
-                        .apply(&rec)
-                        .map_err(|e| reject(row_no, &e.field, e.reason)),
+                    Ok(rec) => parse(&rec).map_err(|e| reject(row_no, &e.field, e.reason)),
                     Err(e) => Err(reject(row_no, "", e)),
                 };
                 if !b.row(parsed) {
@@ -327,24 +348,48 @@ pub async fn import_contacts(
     db: &Db,
     req: ImportRequest,
     input: Box<dyn Read + Send>,
-    mut progress: impl FnMut(u64),
+    progress: impl FnMut(u64),
 ) -> Result<Summary, ImportError> {
     let key = store::pseudonym_key(db).await?;
-    let job = store::start_job(
-        db,
-        req.program,
-        "contacts",
-        &req.source_name,
-        &req.created_by,
-    )
-    .await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch>(2);
+    let mapping = req.mapping.clone();
+    let parse: RowParser<Prepared> = Box::new(move |rec| match mapping.apply(rec)? {
+        Parsed::Skip => Ok(None),
+        Parsed::Contact(c) => Ok(Some(prepare(*c, &key))),
+    });
+    import(db, req, input, parse, progress).await
+}
+
+/// Pseudonymise and fingerprint a contact.
+fn prepare(mut contact: NewContact, key: &[u8]) -> Prepared {
+    let customer_ref = pseudonymise(key, &contact.customer);
+    contact.customer = String::new();
+    let hash = format!(
+        "{}{}",
+        contact.fingerprint(),
+        &customer_ref[..customer_ref.len().min(8)]
+    );
+    Prepared {
+        contact,
+        customer_ref,
+        hash,
+    }
+}
+
+/// Import rows of any kind: read and check on a blocking thread, store batch by batch here.
+pub async fn import<T: ImportRow>(
+    db: &Db,
+    req: ImportRequest,
+    input: Box<dyn Read + Send>,
+    parse: RowParser<T>,
+    mut progress: impl FnMut(u64),
+) -> Result<Summary, ImportError> {
+    let job = store::start_job(db, req.program, T::KIND, &req.source_name, &req.created_by).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch<T>>(2);
     let mapping = req.mapping.clone();
     let format = req.format;
     let batch_rows = req.batch_rows.max(1);
     let reader = tokio::task::spawn_blocking(move || {
         let mut b = Batcher {
-            key,
             batch_rows,
             rows: Vec::with_capacity(batch_rows),
             index: HashMap::new(),
@@ -352,7 +397,7 @@ pub async fn import_contacts(
             counts: Counts::default(),
             tx,
         };
-        read_rows(input, format, &mapping, &mut b)
+        read_rows(input, format, &mapping, &parse, &mut b)
     });
 
     let mut total = Counts::default();
@@ -380,7 +425,7 @@ pub async fn import_contacts(
             }
             let mut dbtx = db.begin().await?;
             let (accepted, updated, unchanged) =
-                store::upsert_batch(&mut dbtx, req.program, job, &batch.rows).await?;
+                T::upsert(&mut dbtx, req.program, job, &batch.rows).await?;
             let mut next = total;
             next.rows_read += batch.counts.rows_read;
             next.accepted += accepted;

@@ -11,6 +11,40 @@ use super::record::Record;
 use super::{Direction, NewContact, Turn};
 use crate::kpi::{Channel, Outcome};
 
+/// What a file holds: its fields as named in mappings and in the generic format, the ones every
+/// row must have, and the text fields that may join several columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    pub name: &'static str,
+    pub fields: &'static [&'static str],
+    pub required: &'static [(&'static str, &'static str)],
+    pub joinable: &'static [&'static str],
+}
+
+/// Contact records.
+pub const CONTACTS: Kind = Kind {
+    name: "contacts",
+    fields: &FIELDS,
+    required: &[
+        ("external_id", "every contact needs an external id column"),
+        ("arrived", "every contact needs an arrival time"),
+    ],
+    joinable: &["external_id", "queue", "agent", "customer", "reason"],
+};
+
+/// Survey answers, each about one contact.
+pub const SURVEYS: Kind = Kind {
+    name: "surveys",
+    fields: &[
+        "contact", "answered", "csat", "nps", "rq", "effort", "comment",
+    ],
+    required: &[(
+        "contact",
+        "every survey answer names the contact (its external id)",
+    )],
+    joinable: &["contact"],
+};
+
 /// Every field a contact has, as named in mappings and in the generic format.
 pub const FIELDS: [&str; 19] = [
     "external_id",
@@ -116,6 +150,7 @@ pub struct MappingFile {
 /// A mapping checked and ready to apply to rows.
 #[derive(Debug, Clone)]
 pub struct Mapping {
+    pub kind: Kind,
     pub source: SourceSpec,
     rules: BTreeMap<&'static str, Rule>,
     tz: Tz,
@@ -148,27 +183,38 @@ pub enum Parsed {
 }
 
 impl Mapping {
-    /// The generic format: every field read from the column of its own name.
+    /// The generic contact format: every field read from the column of its own name.
     pub fn generic(tz: Tz) -> Mapping {
+        Mapping::generic_for(CONTACTS, tz)
+    }
+
+    /// The generic format of a kind of file.
+    pub fn generic_for(kind: Kind, tz: Tz) -> Mapping {
         let file = MappingFile {
             source: SourceSpec::default(),
-            fields: FIELDS
+            fields: kind
+                .fields
                 .iter()
                 .map(|f| ((*f).to_owned(), FieldSpec::Column((*f).to_owned())))
                 .collect(),
         };
-        let mut m = Mapping::from_file(file, tz).expect("the generic mapping is valid");
+        let mut m = Mapping::from_file(kind, file, tz).expect("the generic mapping is valid");
         m.strict_columns = false;
         m
     }
 
-    /// Read a mapping file's text; `program_tz` is used when it names no time zone.
+    /// Read a contact mapping file's text; `program_tz` is used when it names no time zone.
     pub fn parse(text: &str, program_tz: Tz) -> Result<Mapping, String> {
-        let file: MappingFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        Mapping::from_file(file, program_tz)
+        Mapping::parse_for(CONTACTS, text, program_tz)
     }
 
-    fn from_file(file: MappingFile, program_tz: Tz) -> Result<Mapping, String> {
+    /// Read a mapping file's text for a kind of file.
+    pub fn parse_for(kind: Kind, text: &str, program_tz: Tz) -> Result<Mapping, String> {
+        let file: MappingFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        Mapping::from_file(kind, file, program_tz)
+    }
+
+    fn from_file(kind: Kind, file: MappingFile, program_tz: Tz) -> Result<Mapping, String> {
         let tz = match &file.source.timezone {
             Some(name) => name
                 .parse::<Tz>()
@@ -178,10 +224,11 @@ impl Mapping {
         let mut rules = BTreeMap::new();
         let mut used_columns = BTreeSet::new();
         for (name, spec) in file.fields {
-            let Some(field) = FIELDS.iter().find(|f| **f == name) else {
+            let Some(field) = kind.fields.iter().find(|f| **f == name) else {
                 return Err(format!(
-                    "fields.{name}: unknown field; the fields are {}",
-                    FIELDS.join(", ")
+                    "fields.{name}: unknown field; the fields of {} are {}",
+                    kind.name,
+                    kind.fields.join(", ")
                 ));
             };
             let rule = match spec {
@@ -200,11 +247,10 @@ impl Mapping {
                     "fields.{name}: give a column, a value, or date and time columns"
                 ));
             }
-            if rule.join.is_some()
-                && !["external_id", "queue", "agent", "customer", "reason"].contains(field)
-            {
+            if rule.join.is_some() && !kind.joinable.contains(field) {
                 return Err(format!(
-                    "fields.{name}: join works for external_id, queue, agent, customer and reason"
+                    "fields.{name}: join works for {}",
+                    kind.joinable.join(", ")
                 ));
             }
             for c in rule
@@ -220,16 +266,16 @@ impl Mapping {
             }
             rules.insert(*field, rule);
         }
-        if !rules.contains_key("external_id") {
-            return Err("fields.external_id: every contact needs an external id column".into());
-        }
-        if !rules.contains_key("arrived") {
-            return Err("fields.arrived: every contact needs an arrival time".into());
+        for (field, why) in kind.required {
+            if !rules.contains_key(field) {
+                return Err(format!("fields.{field}: {why}"));
+            }
         }
         if let Some(d) = &file.source.delimiter {
             delimiter_byte(d)?;
         }
         Ok(Mapping {
+            kind,
             source: file.source,
             rules,
             tz,
@@ -243,7 +289,7 @@ impl Mapping {
         if self.strict_columns {
             self.used_columns.iter().map(String::as_str).collect()
         } else {
-            vec!["external_id", "arrived"]
+            self.kind.required.iter().map(|(f, _)| *f).collect()
         }
     }
 
@@ -329,6 +375,16 @@ impl Mapping {
         parse_instant(v, fmt, self.tz)
             .map(Some)
             .map_err(|r| err(field, r))
+    }
+
+    /// A text field of a row (any kind of file).
+    pub fn text_of(&self, rec: &dyn Record, field: &str) -> Option<String> {
+        self.text(rec, field)
+    }
+
+    /// A point in time of a row (any kind of file), as UTC milliseconds.
+    pub fn instant_of(&self, rec: &dyn Record, field: &str) -> Result<Option<i64>, FieldError> {
+        self.time(rec, field)
     }
 
     /// Turn one row into a contact, or say which field is wrong and why.
@@ -491,7 +547,7 @@ pub fn parse_outcome(s: &str) -> Option<Outcome> {
     })
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
+pub fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "y" | "ja" | "j" => Some(true),
         "0" | "false" | "no" | "n" | "nee" | "nein" => Some(false),

@@ -6,6 +6,7 @@ pub mod mapping;
 pub mod record;
 pub mod report;
 pub mod store;
+pub mod surveys;
 
 use std::collections::BTreeMap;
 

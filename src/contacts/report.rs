@@ -9,8 +9,8 @@ use chrono_tz::Tz;
 use super::mapping::local_to_utc;
 use super::store::{self, FactRow};
 use crate::kpi::{
-    Bucket, Channel, ContactFacts, FcrContact, Outcome, ServiceConfig, ServiceTotals, bucket_label,
-    first_contact_resolution,
+    Bucket, Channel, ContactFacts, Csat, FcrContact, Nps, Outcome, ServiceConfig, ServiceTotals,
+    SurveyTotals, bucket_label, first_contact_resolution,
 };
 use crate::programs::Program;
 use crate::store::Db;
@@ -75,6 +75,10 @@ pub struct KpiLine {
     pub aht_s: Option<f64>,
     pub abandon_rate: Option<f64>,
     pub fcr: Option<f64>,
+    /// Survey answers about the group's contacts.
+    pub surveys: u64,
+    /// Survey answers / answered contacts.
+    pub response_rate: Option<f64>,
     pub csat: Option<f64>,
     pub nps: Option<f64>,
     pub rq: Option<f64>,
@@ -85,6 +89,8 @@ struct Group {
     service: ServiceTotals,
     fcr_contacts: u64,
     fcr_resolved: u64,
+    survey: SurveyTotals,
+    surveys: u64,
 }
 
 impl Group {
@@ -102,9 +108,11 @@ impl Group {
             abandon_rate: t.abandon_rate(),
             fcr: (self.fcr_contacts > 0)
                 .then(|| self.fcr_resolved as f64 / self.fcr_contacts as f64),
-            csat: None,
-            nps: None,
-            rq: None,
+            surveys: self.surveys,
+            response_rate: (t.handled > 0).then(|| self.surveys as f64 / t.handled as f64),
+            csat: self.survey.csat_top2_share(),
+            nps: self.survey.nps(),
+            rq: self.survey.rq_share(),
         }
     }
 }
@@ -133,12 +141,20 @@ fn facts_of(r: &FactRow) -> Option<ContactFacts> {
     })
 }
 
-fn label(r: &FactRow, dim: Dimension, tz: Tz) -> String {
+/// The group a contact belongs to.
+fn label(
+    dim: Dimension,
+    tz: Tz,
+    arrived_at: i64,
+    channel: &str,
+    queue: &str,
+    agent: &str,
+) -> String {
     match dim {
-        Dimension::Time(b) => bucket_label(r.arrived_at, tz, b),
-        Dimension::Queue => r.queue.clone(),
-        Dimension::Channel => r.channel.clone(),
-        Dimension::Agent => r.agent.clone(),
+        Dimension::Time(b) => bucket_label(arrived_at, tz, b),
+        Dimension::Queue => queue.to_owned(),
+        Dimension::Channel => channel.to_owned(),
+        Dimension::Agent => agent.to_owned(),
     }
 }
 
@@ -178,13 +194,27 @@ pub async fn kpis(
             break;
         }
         let Some(f) = facts_of(r) else { continue };
-        let g = groups.entry(label(r, dim, tz)).or_default();
+        let key = label(dim, tz, r.arrived_at, &r.channel, &r.queue, &r.agent);
+        let g = groups.entry(key).or_default();
         for acc in [&mut *g, &mut total] {
             acc.service.add(&f, &settings.service);
             if f.outcome.is_answered() && !r.customer_ref.is_empty() {
                 acc.fcr_contacts += 1;
                 acc.fcr_resolved += u64::from(first_time);
             }
+        }
+    }
+    for a in super::surveys::answers(db, program.id, start, end)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        let csat = a.csat.and_then(|v| Csat::parse(i64::from(v)).ok());
+        let nps = a.nps.and_then(|v| Nps::parse(i64::from(v)).ok());
+        let key = label(dim, tz, a.arrived_at, &a.channel, &a.queue, &a.agent);
+        let g = groups.entry(key).or_default();
+        for acc in [&mut *g, &mut total] {
+            acc.survey.add(csat, nps, a.rq);
+            acc.surveys += 1;
         }
     }
     let lines = groups

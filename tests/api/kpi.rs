@@ -19,6 +19,17 @@ P5,phone,Sales,bert,A,invoice,2026-01-18 09:00:00,,5,300,0,0,handled
 P6,email,Mail,carl,D,,2026-01-15 11:00:00,2026-01-15 13:00:00,,,,,
 ";
 
+/// P5's answer is about a contact outside the reported day; the last two rows are refused.
+const SURVEYS: &str = "\
+contact,answered,csat,nps,rq,comment
+P1,2026-01-15 12:00:00,5,10,yes,
+P2,2026-01-15 12:00:00,3,6,no,Lange wachttijd
+P6,2026-01-16 09:00:00,4,9,yes,
+P5,2026-01-18 10:00:00,1,0,no,
+X9,,7,,,
+X10,,,,,
+";
+
 fn kpi_json(app: &TestApp, by: &str) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_kalibra"))
         .args([
@@ -95,6 +106,34 @@ both_backends! {
         for key in ["csat", "nps", "rq"] {
             assert!(total[key].is_null(), "{key}: no surveys yet");
         }
+        assert!(close(&total["response_rate"], 0.0));
+
+        let req = ImportRequest {
+            program,
+            source_name: "surveys.csv".into(),
+            format: Format::Csv,
+            mapping: Mapping::generic_for(kalibra::contacts::mapping::SURVEYS, chrono_tz::Europe::Berlin),
+            created_by: "test".into(),
+            rejects_path: None,
+            batch_rows: 100,
+        };
+        let s = kalibra::contacts::surveys::import_surveys(
+            &app.db, req, Box::new(std::io::Cursor::new(SURVEYS.as_bytes().to_vec())), |_| {},
+        ).await.unwrap();
+        assert_eq!((s.accepted, s.rejected), (4, 2));
+        assert_eq!((s.first_rejects[0].row, s.first_rejects[0].field.as_str()), (6, "csat"));
+        assert!(s.first_rejects[1].reason.contains("answers no question"));
+        let with_surveys = kpi_json(&app, "channel");
+        let total = &with_surveys["total"];
+        assert_eq!(total["surveys"].as_u64(), Some(3));
+        assert!(close(&total["response_rate"], 1.0), "3 answers about 3 answered contacts");
+        assert!(close(&total["csat"], 2.0 / 3.0), "5 and 4 of 5, 3, 4");
+        assert!(close(&total["nps"], 1.0 / 3.0), "promoters 10, 9; detractor 6; of 3");
+        assert!(close(&total["rq"], 2.0 / 3.0));
+        let phone = with_surveys["rows"].as_array().unwrap().iter().find(|r| r["group"] == "phone").unwrap();
+        assert!(close(&phone["csat"], 0.5));
+        assert!(close(&phone["nps"], 0.0), "one promoter, one detractor");
+        assert!(close(&phone["rq"], 0.5));
 
         let by_interval = kpi_json(&app, "interval");
         let groups: Vec<(&str, u64)> = by_interval["rows"].as_array().unwrap().iter()
