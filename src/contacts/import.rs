@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::mapping::{FieldError, Format, Mapping, Parsed};
 use super::record::{CsvRecord, JsonRecord, Record};
+use super::rollup;
 use super::store::{self, Counts, Prepared};
 use super::{NewContact, pseudonymise};
 use crate::domain::ProgramId;
@@ -144,7 +145,17 @@ impl ImportRow for Prepared {
         job: i64,
         rows: &[Self],
     ) -> Result<(u64, u64, u64), sqlx::Error> {
-        store::upsert_batch(tx, program, job, rows).await
+        let up = store::upsert_batch(tx, program, job, rows).await?;
+        let settings = super::report::KpiSettings::default();
+        if let (Some(since), Some(until)) = (up.since, up.until) {
+            let mut buckets = up.buckets.clone();
+            let flipped =
+                rollup::refresh_fcr(tx, program, &up.customers, since, until, settings.fcr_days)
+                    .await?;
+            buckets.extend(flipped);
+            rollup::refresh_buckets(tx, program, &buckets, &settings).await?;
+        }
+        Ok((up.accepted, up.updated, up.unchanged))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod import;
 pub mod mapping;
 pub mod record;
 pub mod report;
+pub mod rollup;
 pub mod store;
 pub mod surveys;
 

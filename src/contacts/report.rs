@@ -7,10 +7,11 @@ use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
 use super::mapping::local_to_utc;
+use super::rollup::{self, Totals};
 use super::store::{self, FactRow};
 use crate::kpi::{
-    Bucket, Channel, ContactFacts, Csat, FcrContact, Nps, Outcome, ServiceConfig, ServiceTotals,
-    SurveyTotals, bucket_label, first_contact_resolution,
+    Bucket, Channel, ContactFacts, Csat, FcrContact, Nps, Outcome, ServiceConfig, bucket_label,
+    first_contact_resolution,
 };
 use crate::programs::Program;
 use crate::store::Db;
@@ -84,18 +85,9 @@ pub struct KpiLine {
     pub rq: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Group {
-    service: ServiceTotals,
-    fcr_contacts: u64,
-    fcr_resolved: u64,
-    survey: SurveyTotals,
-    surveys: u64,
-}
-
-impl Group {
-    fn line(&self, group: String, s: &KpiSettings) -> KpiLine {
-        let t = &self.service;
+impl KpiLine {
+    fn new(group: String, g: &Totals, s: &KpiSettings) -> KpiLine {
+        let t = &g.service;
         KpiLine {
             group,
             offered: t.offered(),
@@ -106,13 +98,12 @@ impl Group {
             asa_s: t.asa_s(),
             aht_s: t.aht_s(),
             abandon_rate: t.abandon_rate(),
-            fcr: (self.fcr_contacts > 0)
-                .then(|| self.fcr_resolved as f64 / self.fcr_contacts as f64),
-            surveys: self.surveys,
-            response_rate: (t.handled > 0).then(|| self.surveys as f64 / t.handled as f64),
-            csat: self.survey.csat_top2_share(),
-            nps: self.survey.nps(),
-            rq: self.survey.rq_share(),
+            fcr: g.fcr.fcr(),
+            surveys: g.surveys,
+            response_rate: (t.handled > 0).then(|| g.surveys as f64 / t.handled as f64),
+            csat: g.survey.csat_top2_share(),
+            nps: g.survey.nps(),
+            rq: g.survey.rq_share(),
         }
     }
 }
@@ -158,8 +149,27 @@ fn label(
     }
 }
 
+fn program_tz(program: &Program) -> Result<Tz, String> {
+    program
+        .timezone
+        .parse()
+        .map_err(|_| format!("program time zone {}", program.timezone))
+}
+
+fn lines(
+    groups: BTreeMap<String, Totals>,
+    total: &Totals,
+    settings: &KpiSettings,
+) -> (Vec<KpiLine>, KpiLine) {
+    let lines = groups
+        .into_iter()
+        .map(|(k, g)| KpiLine::new(k, &g, settings))
+        .collect();
+    (lines, KpiLine::new("total".into(), total, settings))
+}
+
 /// The figures of `program` for the local days `from`..=`to`, one line per group (in order),
-/// and the line for the whole period.
+/// and the line for the whole period, from the rollups.
 pub async fn kpis(
     db: &Db,
     program: &Program,
@@ -168,10 +178,33 @@ pub async fn kpis(
     dim: Dimension,
     settings: &KpiSettings,
 ) -> Result<(Vec<KpiLine>, KpiLine), String> {
-    let tz: Tz = program
-        .timezone
-        .parse()
-        .map_err(|_| format!("program time zone {}", program.timezone))?;
+    let tz = program_tz(program)?;
+    let (start, end) = period(tz, from, to)?;
+    let rows = rollup::read(db, program.id, start, end)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
+    let mut total = Totals::default();
+    for r in rows {
+        let t = r.totals();
+        let key = label(dim, tz, r.bucket, &r.channel, &r.queue, &r.agent);
+        groups.entry(key).or_default().merge(&t);
+        total.merge(&t);
+    }
+    Ok(lines(groups, &total, settings))
+}
+
+/// The same figures computed directly from the raw contacts and survey answers: the reference
+/// the rollups are tested against.
+pub async fn kpis_direct(
+    db: &Db,
+    program: &Program,
+    from: NaiveDate,
+    to: NaiveDate,
+    dim: Dimension,
+    settings: &KpiSettings,
+) -> Result<(Vec<KpiLine>, KpiLine), String> {
+    let tz = program_tz(program)?;
     let (start, end) = period(tz, from, to)?;
     // Contacts after the period tell whether a contact in it was a first-time resolution.
     let horizon = end + i64::from(settings.fcr_days) * 86_400_000;
@@ -187,8 +220,8 @@ pub async fn kpis(
         })
         .collect();
     let resolved = first_contact_resolution(&fcr_input, settings.fcr_days);
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    let mut total = Group::default();
+    let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
+    let mut total = Totals::default();
     for (r, first_time) in rows.iter().zip(resolved) {
         if r.arrived_at >= end {
             break;
@@ -199,8 +232,8 @@ pub async fn kpis(
         for acc in [&mut *g, &mut total] {
             acc.service.add(&f, &settings.service);
             if f.outcome.is_answered() && !r.customer_ref.is_empty() {
-                acc.fcr_contacts += 1;
-                acc.fcr_resolved += u64::from(first_time);
+                acc.fcr.contacts += 1;
+                acc.fcr.resolved += u64::from(first_time);
             }
         }
     }
@@ -217,9 +250,5 @@ pub async fn kpis(
             acc.surveys += 1;
         }
     }
-    let lines = groups
-        .into_iter()
-        .map(|(k, g)| g.line(k, settings))
-        .collect();
-    Ok((lines, total.line("total".into(), settings)))
+    Ok(lines(groups, &total, settings))
 }

@@ -170,6 +170,30 @@ fn placeholders(rows: usize, per_row: usize, first: usize) -> String {
         .join(", ")
 }
 
+/// What storing a batch did, and what it touched: the intervals and customers whose rollups
+/// and first-contact resolution need another look.
+#[derive(Debug, Clone, Default)]
+pub struct Upserted {
+    pub accepted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub buckets: std::collections::BTreeSet<i64>,
+    pub customers: std::collections::BTreeSet<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+impl Upserted {
+    fn touch(&mut self, arrived: i64, customer: &str) {
+        self.buckets.insert(super::rollup::bucket_of(arrived));
+        if !customer.is_empty() {
+            self.customers.insert(customer.to_owned());
+        }
+        self.since = Some(self.since.map_or(arrived, |s| s.min(arrived)));
+        self.until = Some(self.until.map_or(arrived, |u| u.max(arrived)));
+    }
+}
+
 /// Store a batch: new contacts are inserted, changed ones updated, identical ones left alone.
 /// Returns (accepted, updated, unchanged). `batch` holds each external id at most once.
 pub async fn upsert_batch(
@@ -177,33 +201,46 @@ pub async fn upsert_batch(
     program: ProgramId,
     job: i64,
     batch: &[Prepared],
-) -> Result<(u64, u64, u64), sqlx::Error> {
+) -> Result<Upserted, sqlx::Error> {
+    let mut out = Upserted::default();
     if batch.is_empty() {
-        return Ok((0, 0, 0));
+        return Ok(out);
     }
     let at: Timestamp = now();
     let ids = placeholders(1, batch.len(), 2)
         .trim_matches(|c| c == '(' || c == ')')
         .to_owned();
     let sql = format!(
-        "SELECT external_id, row_hash FROM contacts WHERE program_id = $1 AND external_id IN ({ids})"
+        "SELECT external_id, row_hash, arrived_at, customer_ref FROM contacts WHERE program_id = $1 AND external_id IN ({ids})"
     );
-    let existing: Vec<(String, String)> = on_tx!(tx, t => {
+    let existing: Vec<(String, String, i64, String)> = on_tx!(tx, t => {
         let mut q = sqlx::query_as(&sql).bind(program);
         for p in batch {
             q = q.bind(p.contact.external_id.clone());
         }
         q.fetch_all(t).await
     })?;
-    let existing: HashMap<String, String> = existing.into_iter().collect();
-    let (mut fresh, mut changed, mut same) = (Vec::new(), Vec::new(), 0u64);
+    let existing: HashMap<String, (String, i64, String)> = existing
+        .into_iter()
+        .map(|(id, hash, arrived, customer)| (id, (hash, arrived, customer)))
+        .collect();
+    let (mut fresh, mut changed) = (Vec::new(), Vec::new());
     for p in batch {
         match existing.get(&p.contact.external_id) {
             None => fresh.push(p),
-            Some(h) if *h == p.hash => same += 1,
-            Some(_) => changed.push(p),
+            Some((h, _, _)) if *h == p.hash => out.unchanged += 1,
+            Some((_, arrived, customer)) => {
+                // What the old version touched changes too.
+                out.touch(*arrived, customer);
+                changed.push(p);
+            }
         }
     }
+    for p in fresh.iter().chain(changed.iter()) {
+        out.touch(p.contact.arrived_ms, &p.customer_ref);
+    }
+    out.accepted = fresh.len() as u64;
+    out.updated = changed.len() as u64;
     let cols = COLUMNS;
     // Inserts in chunks under both backends' bind limits.
     for chunk in fresh.chunks(1000) {
@@ -238,7 +275,7 @@ pub async fn upsert_batch(
             })?;
         }
     }
-    Ok((fresh.len() as u64, changed.len() as u64, same))
+    Ok(out)
 }
 
 /// The service facts of a program's contacts that arrived in `[from, to)`, for the KPIs.

@@ -175,6 +175,7 @@ impl ImportRow for PreparedSurvey {
         })?;
         let existing: HashMap<String, String> = existing.into_iter().collect();
         let (mut accepted, mut updated, mut unchanged) = (0, 0, 0);
+        let mut touched: Vec<&str> = Vec::new();
         let values: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("${i}")).collect();
         let insert = format!(
             "INSERT INTO surveys ({}) VALUES ({})",
@@ -210,6 +211,30 @@ impl ImportRow for PreparedSurvey {
                 let q = sqlx::query(sql);
                 bind_survey!(q, program, job, at, r).execute(t).await.map(|_| ())
             })?;
+            touched.push(&r.survey.contact);
+        }
+        // The rollups of the intervals the answered contacts are in.
+        if !touched.is_empty() {
+            let list: Vec<String> = (0..touched.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT arrived_at FROM contacts WHERE program_id = $1 AND external_id IN ({})",
+                list.join(", ")
+            );
+            let arrivals: Vec<i64> = on_tx!(tx, t => {
+                let mut q = sqlx::query_scalar(&sql).bind(program);
+                for c in &touched {
+                    q = q.bind(c.to_string());
+                }
+                q.fetch_all(t).await
+            })?;
+            let buckets = arrivals.into_iter().map(super::rollup::bucket_of).collect();
+            super::rollup::refresh_buckets(
+                tx,
+                program,
+                &buckets,
+                &super::report::KpiSettings::default(),
+            )
+            .await?;
         }
         Ok((accepted, updated, unchanged))
     }

@@ -105,7 +105,7 @@ pub struct SurveyTotals {
     pub promoters: u64,
     /// Of those, answers 0 to 6.
     pub detractors: u64,
-    /// "Was your request resolved?" answers given.
+    /// Answers to the relationship question (kept or strengthened?) given.
     pub rq_answers: u64,
     /// Of those, answers yes.
     pub rq_yes: u64,

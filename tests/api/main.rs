@@ -11,5 +11,6 @@ mod browser;
 mod cli;
 mod import;
 mod kpi;
+mod rollups;
 mod shell;
 mod two_servers;

@@ -1,0 +1,158 @@
+//! The rollups equal a direct computation on the raw contacts: random contacts and survey
+//! answers, imported in random batches, partly re-imported with changes, reported every way.
+
+use chrono::NaiveDate;
+use kalibra::contacts::import::{ImportRequest, import_contacts};
+use kalibra::contacts::mapping::{Format, Mapping, SURVEYS};
+use kalibra::contacts::report::{Dimension, KpiSettings, kpis, kpis_direct};
+use kalibra::contacts::surveys::import_surveys;
+use kalibra::kpi::Bucket;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::both_backends;
+
+fn contacts_csv(rng: &mut StdRng, ids: std::ops::Range<u32>, day_shift: i64) -> String {
+    let mut out = String::from(
+        "external_id,channel,queue,agent,customer,reason,arrived,wait_s,talk_s,hold_s,acw_s,first_response_s,outcome\n",
+    );
+    for i in ids {
+        let channel = ["phone", "phone", "phone", "chat", "email", "bot"][rng.random_range(0..6)];
+        let outcome = match channel {
+            "bot" => "bot_resolved",
+            _ => ["handled", "handled", "handled", "transferred", "abandoned"]
+                [rng.random_range(0..5)],
+        };
+        let customer = if rng.random_bool(0.15) {
+            String::new()
+        } else {
+            format!("K{}", rng.random_range(0..40))
+        };
+        let reason = ["", "invoice", "move"][rng.random_range(0..3)];
+        let minute = rng.random_range(0..(3 * 24 * 60)) + day_shift * 24 * 60;
+        let arrived = NaiveDate::from_ymd_opt(2026, 2, 2)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            + chrono::Duration::minutes(minute)
+            + chrono::Duration::seconds(rng.random_range(0..60));
+        let answered = outcome == "handled" || outcome == "transferred";
+        let talk = if answered {
+            rng.random_range(30..900)
+        } else {
+            0
+        };
+        let first = if channel == "email" && answered {
+            rng.random_range(60..200_000).to_string()
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "C{i},{channel},{},{},{customer},{reason},{},{},{talk},{},{},{first},{outcome}\n",
+            ["Billing", "Sales", "Tech"][rng.random_range(0..3)],
+            if answered {
+                ["anna", "bert", "carl", "dora"][rng.random_range(0..4)]
+            } else {
+                ""
+            },
+            arrived.format("%Y-%m-%d %H:%M:%S"),
+            rng.random_range(0..120),
+            if answered { rng.random_range(0..60) } else { 0 },
+            if answered {
+                rng.random_range(0..120)
+            } else {
+                0
+            },
+        ));
+    }
+    out
+}
+
+fn surveys_csv(rng: &mut StdRng, n: u32) -> String {
+    let mut out = String::from("contact,csat,nps,rq\n");
+    for _ in 0..n {
+        let contact = rng.random_range(0..260);
+        let csat = if rng.random_bool(0.8) {
+            rng.random_range(1..=5).to_string()
+        } else {
+            String::new()
+        };
+        let nps = if rng.random_bool(0.7) {
+            rng.random_range(0..=10).to_string()
+        } else {
+            String::new()
+        };
+        let rq = ["yes", "no", ""][rng.random_range(0..3)];
+        if csat.is_empty() && nps.is_empty() && rq.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("C{contact},{csat},{nps},{rq}\n"));
+    }
+    out
+}
+
+fn request(
+    program: kalibra::domain::ProgramId,
+    mapping: Mapping,
+    batch_rows: usize,
+) -> ImportRequest {
+    ImportRequest {
+        program,
+        source_name: "random.csv".into(),
+        format: Format::Csv,
+        mapping,
+        created_by: "test".into(),
+        rejects_path: None,
+        batch_rows,
+    }
+}
+
+fn input(s: String) -> Box<dyn std::io::Read + Send> {
+    Box::new(std::io::Cursor::new(s.into_bytes()))
+}
+
+both_backends! {
+    async fn rollups_equal_the_direct_computation(app: TestApp) {
+        app.seed_demo().await;
+        let program = kalibra::programs::find_by_code(&app.db, "ACME-DE").await.unwrap().unwrap();
+        let tz = chrono_tz::Europe::Berlin;
+        let contacts = || Mapping::generic(tz);
+        for seed in [7_u64, 8, 9] {
+            let mut rng = StdRng::seed_from_u64(seed);
+            // Surveys first for some contacts, then the contacts in two files, then changes.
+            let s = import_surveys(&app.db, request(program.id, Mapping::generic_for(SURVEYS, tz), 7), input(surveys_csv(&mut rng, 40)), |_| {}).await.unwrap();
+            assert_eq!(s.rejected, 0);
+            for (ids, shift) in [(0..150, 0), (150..260, 0)] {
+                let batch = rng.random_range(1..60);
+                let text = contacts_csv(&mut rng, ids, shift);
+                let s = import_contacts(&app.db, request(program.id, contacts(), batch), input(text), |_| {}).await.unwrap();
+                assert_eq!(s.rejected, 0, "{:?}", s.first_rejects);
+            }
+            // Re-import a slice with new values, some moved to another day.
+            let text = contacts_csv(&mut rng, 100..180, 1);
+            let s = import_contacts(&app.db, request(program.id, contacts(), rng.random_range(1..40)), input(text), |_| {}).await.unwrap();
+            assert!(s.updated > 0);
+            let s = import_surveys(&app.db, request(program.id, Mapping::generic_for(SURVEYS, tz), 5), input(surveys_csv(&mut rng, 60)), |_| {}).await.unwrap();
+            assert_eq!(s.rejected, 0);
+
+            let settings = KpiSettings::default();
+            let days = [
+                (NaiveDate::from_ymd_opt(2026, 2, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 2, 8).unwrap()),
+                (NaiveDate::from_ymd_opt(2026, 2, 3).unwrap(), NaiveDate::from_ymd_opt(2026, 2, 3).unwrap()),
+            ];
+            let dims = [
+                Dimension::Time(Bucket::Min15), Dimension::Time(Bucket::Min60), Dimension::Time(Bucket::Day),
+                Dimension::Time(Bucket::Week), Dimension::Queue, Dimension::Channel, Dimension::Agent,
+            ];
+            for (from, to) in days {
+                for dim in dims {
+                    let rolled = kpis(&app.db, &program, from, to, dim, &settings).await.unwrap();
+                    let direct = kpis_direct(&app.db, &program, from, to, dim, &settings).await.unwrap();
+                    assert_eq!(rolled, direct, "seed {seed}, {from}..{to}, {dim:?} on {}", app.backend);
+                }
+            }
+            let (_, total) = kpis(&app.db, &program, days[0].0, days[0].1, Dimension::Channel, &settings).await.unwrap();
+            assert!(total.offered > 0 && total.fcr.is_some() && total.csat.is_some());
+        }
+    }
+}
