@@ -8,4 +8,37 @@
     var el = document.querySelector(sel);
     if (el && navigator.clipboard) { navigator.clipboard.writeText(el.textContent.trim()); }
   });
+
+  // Charts: <div data-chart="service"> with a sibling <script type="application/json" class="chart-data">
+  // holding {labels, offered, sl}. Drawn on load and after htmx swaps.
+  function drawCharts(root) {
+    if (!window.uPlot || !root.querySelectorAll) { return; }
+    root.querySelectorAll('[data-chart="service"]').forEach(function (el) {
+      if (el.getAttribute("data-drawn")) { return; }
+      el.setAttribute("data-drawn", "1");
+      var source = el.parentNode.querySelector(".chart-data");
+      if (!source) { return; }
+      var data = JSON.parse(source.textContent);
+      var xs = data.labels.map(function (_, i) { return i; });
+      var opts = {
+        width: el.clientWidth || 800,
+        height: 260,
+        scales: { x: { time: false }, sl: { range: [0, 100] } },
+        axes: [
+          { incrs: [1, 2, 4, 8, 12, 24, 48, 96, 168, 336], values: function (u, ticks) {
+              return ticks.map(function (i) { return data.labels[i] || ""; }); } },
+          { label: el.getAttribute("data-offered") },
+          { scale: "sl", side: 1, label: el.getAttribute("data-sl") + " %", grid: { show: false } }
+        ],
+        series: [
+          { label: el.getAttribute("data-group") },
+          { label: el.getAttribute("data-offered"), stroke: "#0b6874", fill: "rgba(11,104,116,0.12)", width: 2 },
+          { label: el.getAttribute("data-sl") + " %", scale: "sl", stroke: "#b45309", width: 2 }
+        ]
+      };
+      new window.uPlot(opts, [xs, data.offered, data.sl], el);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  document.addEventListener("htmx:afterSettle", function (ev) { drawCharts(ev.target || document); });
 })();

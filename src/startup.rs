@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::programs::routes::pages())
         .merge(crate::people::routes::pages())
         .merge(crate::audit::routes::pages())
+        .merge(crate::contacts::routes::pages())
         .merge(api)
         .merge(crate::api::docs())
         .fallback(crate::web::not_found)

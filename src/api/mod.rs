@@ -114,7 +114,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// Every API route with its documentation.
 pub fn router() -> OpenApiRouter<AppState> {
-    use crate::{audit, auth, people, programs};
+    use crate::{audit, auth, contacts, people, programs};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::routes::api_me))
         .routes(routes!(
@@ -145,6 +145,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(people::routes::api_remove_grant))
         .routes(routes!(audit::routes::api_list))
+        .routes(routes!(contacts::routes::api_kpis))
 }
 
 /// The OpenAPI document.

@@ -64,6 +64,9 @@ pub enum Capability {
     ViewProgram(ProgramId),
     /// The team list of a program: everyone with program scope, and leads of one of its teams.
     ViewTeamsOf(ProgramId),
+    /// A program's service and customer figures as a whole: administrators and the program-wide
+    /// roles (evaluator, planner, client viewer). Team leads and agents see their own figures only.
+    ViewProgramFigures(ProgramId),
 }
 
 pub enum Denied {
@@ -120,19 +123,23 @@ impl Principal {
     }
 
     pub fn check(&self, cap: Capability) -> Result<(), Denied> {
-        let ok = match cap {
-            Capability::ManageOrganisation | Capability::ReadAudit => {
-                return if self.is_admin() {
+        let allowed = |yes: bool| if yes { Ok(()) } else { Err(Denied::Forbidden) };
+        match cap {
+            Capability::ManageOrganisation | Capability::ReadAudit => allowed(self.is_admin()),
+            Capability::ViewProgram(p) | Capability::ViewTeamsOf(p) => {
+                if self.program_scope().contains(p) {
                     Ok(())
                 } else {
-                    Err(Denied::Forbidden)
-                };
+                    Err(Denied::NotFound)
+                }
             }
-            Capability::ViewProgram(p) | Capability::ViewTeamsOf(p) => {
-                self.program_scope().contains(p)
+            Capability::ViewProgramFigures(p) => {
+                if !self.program_scope().contains(p) {
+                    return Err(Denied::NotFound);
+                }
+                allowed(self.is_admin() || self.team_filter(p).is_none())
             }
-        };
-        if ok { Ok(()) } else { Err(Denied::NotFound) }
+        }
     }
 
     pub fn csrf_token(&self) -> Option<&str> {

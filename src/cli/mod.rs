@@ -296,6 +296,9 @@ fn explain(e: crate::web::error::AppError) -> anyhow::Error {
 async fn open(settings: &Settings) -> anyhow::Result<Db> {
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await.context("applying migrations")?;
+    crate::contacts::rollup::ensure(&db)
+        .await
+        .context("building rollups")?;
     Ok(db)
 }
 
@@ -489,14 +492,15 @@ async fn import_file(
 }
 
 async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
-    use crate::contacts::report::{Dimension, KpiLine, KpiSettings, kpis};
+    use crate::contacts::report::{Dimension, KpiLine, KpiQuery, KpiSettings, kpis};
 
     let program = crate::programs::find_by_code(db, &args.program)
         .await?
         .with_context(|| format!("no program with code {}", args.program))?;
     let dim = Dimension::parse(&args.by).map_err(|e| anyhow::anyhow!(e))?;
     let settings = KpiSettings::default();
-    let (lines, total) = kpis(db, &program, args.from, args.to, dim, &settings)
+    let query = KpiQuery::new(args.from, args.to, dim);
+    let (lines, total) = kpis(db, &program, &query, &settings)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     match args.format.as_str() {

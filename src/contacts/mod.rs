@@ -6,6 +6,7 @@ pub mod mapping;
 pub mod record;
 pub mod report;
 pub mod rollup;
+pub mod routes;
 pub mod store;
 pub mod surveys;
 

@@ -46,6 +46,37 @@ impl Dimension {
     }
 }
 
+/// Which contacts a report covers and how it groups them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KpiQuery {
+    /// First and last local day, both included.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub by: Dimension,
+    /// Only this channel, queue or agent, when given.
+    pub channel: Option<String>,
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+}
+
+impl KpiQuery {
+    pub fn new(from: NaiveDate, to: NaiveDate, by: Dimension) -> Self {
+        Self {
+            from,
+            to,
+            by,
+            channel: None,
+            queue: None,
+            agent: None,
+        }
+    }
+
+    fn admits(&self, channel: &str, queue: &str, agent: &str) -> bool {
+        let ok = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+        ok(&self.channel, channel) && ok(&self.queue, queue) && ok(&self.agent, agent)
+    }
+}
+
 /// Settings of the KPI definitions (see docs/kpis.md).
 #[derive(Debug, Clone, Copy)]
 pub struct KpiSettings {
@@ -173,21 +204,22 @@ fn lines(
 pub async fn kpis(
     db: &Db,
     program: &Program,
-    from: NaiveDate,
-    to: NaiveDate,
-    dim: Dimension,
+    q: &KpiQuery,
     settings: &KpiSettings,
 ) -> Result<(Vec<KpiLine>, KpiLine), String> {
     let tz = program_tz(program)?;
-    let (start, end) = period(tz, from, to)?;
+    let (start, end) = period(tz, q.from, q.to)?;
     let rows = rollup::read(db, program.id, start, end)
         .await
         .map_err(|e| e.to_string())?;
     let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
     let mut total = Totals::default();
-    for r in rows {
+    for r in rows
+        .iter()
+        .filter(|r| q.admits(&r.channel, &r.queue, &r.agent))
+    {
         let t = r.totals();
-        let key = label(dim, tz, r.bucket, &r.channel, &r.queue, &r.agent);
+        let key = label(q.by, tz, r.bucket, &r.channel, &r.queue, &r.agent);
         groups.entry(key).or_default().merge(&t);
         total.merge(&t);
     }
@@ -199,13 +231,12 @@ pub async fn kpis(
 pub async fn kpis_direct(
     db: &Db,
     program: &Program,
-    from: NaiveDate,
-    to: NaiveDate,
-    dim: Dimension,
+    q: &KpiQuery,
     settings: &KpiSettings,
 ) -> Result<(Vec<KpiLine>, KpiLine), String> {
     let tz = program_tz(program)?;
-    let (start, end) = period(tz, from, to)?;
+    let (start, end) = period(tz, q.from, q.to)?;
+    let dim = q.by;
     // Contacts after the period tell whether a contact in it was a first-time resolution.
     let horizon = end + i64::from(settings.fcr_days) * 86_400_000;
     let rows = store::facts(db, program.id, start, horizon)
@@ -227,6 +258,9 @@ pub async fn kpis_direct(
             break;
         }
         let Some(f) = facts_of(r) else { continue };
+        if !q.admits(&r.channel, &r.queue, &r.agent) {
+            continue;
+        }
         let key = label(dim, tz, r.arrived_at, &r.channel, &r.queue, &r.agent);
         let g = groups.entry(key).or_default();
         for acc in [&mut *g, &mut total] {
@@ -241,6 +275,9 @@ pub async fn kpis_direct(
         .await
         .map_err(|e| e.to_string())?
     {
+        if !q.admits(&a.channel, &a.queue, &a.agent) {
+            continue;
+        }
         let csat = a.csat.and_then(|v| Csat::parse(i64::from(v)).ok());
         let nps = a.nps.and_then(|v| Nps::parse(i64::from(v)).ok());
         let key = label(dim, tz, a.arrived_at, &a.channel, &a.queue, &a.agent);

@@ -353,3 +353,57 @@ pub async fn read(
     );
     on_db!(db, p => sqlx::query_as(&sql).bind(program).bind(from).bind(to).fetch_all(p).await)
 }
+
+/// The start of the latest quarter hour with contacts, if any.
+pub async fn latest_bucket(db: &Db, program: ProgramId) -> Result<Option<i64>, sqlx::Error> {
+    const SQL: &str = "SELECT MAX(bucket) FROM contact_rollups WHERE program_id = $1";
+    on_db!(db, p => sqlx::query_scalar::<_, Option<i64>>(SQL).bind(program).fetch_one(p).await)
+}
+
+/// Recompute first-contact resolution and every rollup row of a program from its contacts
+/// (after an upgrade that adds rollups, or a change of KPI settings).
+pub async fn rebuild(
+    db: &Db,
+    program: ProgramId,
+    settings: &KpiSettings,
+) -> Result<u64, sqlx::Error> {
+    const CUSTOMERS: &str =
+        "SELECT DISTINCT customer_ref FROM contacts WHERE program_id = $1 AND customer_ref <> ''";
+    const ARRIVALS: &str = "SELECT arrived_at FROM contacts WHERE program_id = $1";
+    const CLEAR: &str = "DELETE FROM contact_rollups WHERE program_id = $1";
+    let mut tx = db.begin().await?;
+    let customers: Vec<String> =
+        on_tx!(&mut tx, t => sqlx::query_scalar(CUSTOMERS).bind(program).fetch_all(t).await)?;
+    let arrivals: Vec<i64> =
+        on_tx!(&mut tx, t => sqlx::query_scalar(ARRIVALS).bind(program).fetch_all(t).await)?;
+    let buckets: BTreeSet<i64> = arrivals.iter().copied().map(bucket_of).collect();
+    if let (Some(&since), Some(&until)) = (arrivals.iter().min(), arrivals.iter().max()) {
+        let customers: BTreeSet<String> = customers.into_iter().collect();
+        refresh_fcr(
+            &mut tx,
+            program,
+            &customers,
+            since,
+            until,
+            settings.fcr_days,
+        )
+        .await?;
+    }
+    on_tx!(&mut tx, t => sqlx::query(CLEAR).bind(program).execute(t).await.map(|_| ()))?;
+    refresh_buckets(&mut tx, program, &buckets, settings).await?;
+    tx.commit().await?;
+    Ok(arrivals.len() as u64)
+}
+
+/// Build the rollups of programs that have contacts but none yet (a database from before
+/// rollups existed). Run at start-up; does nothing on a current database.
+pub async fn ensure(db: &Db) -> Result<(), sqlx::Error> {
+    const MISSING: &str = "SELECT p.id FROM programs p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.program_id = p.id) \
+                           AND NOT EXISTS (SELECT 1 FROM contact_rollups r WHERE r.program_id = p.id)";
+    let missing: Vec<ProgramId> = on_db!(db, p => sqlx::query_scalar(MISSING).fetch_all(p).await)?;
+    for program in missing {
+        let n = rebuild(db, program, &KpiSettings::default()).await?;
+        tracing::info!(%program, contacts = n, "rollups built");
+    }
+    Ok(())
+}

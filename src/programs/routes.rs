@@ -63,6 +63,8 @@ struct ShowTemplate {
     tr: Tr,
     program: Program,
     teams: Vec<Team>,
+    /// Whether the person sees the program's figures as a whole.
+    figures: bool,
 }
 
 async fn program_page(
@@ -76,6 +78,7 @@ async fn program_page(
         &program.name.clone(),
         ShowTemplate {
             tr: ctx.tr,
+            figures: ctx.user.check(Capability::ViewProgramFigures(id)).is_ok(),
             program,
             teams,
         },

@@ -26,6 +26,8 @@ const ADMIN_ONLY: [u16; 8] = [401, 403, 403, 403, 403, 403, 403, 200];
 const PROGRAM_A: [u16; 8] = [401, 200, 200, 200, 200, 200, 404, 200];
 const PROGRAM_B: [u16; 8] = [401, 200, 404, 404, 404, 404, 200, 200];
 const NOWHERE: [u16; 8] = [401, 404, 404, 404, 404, 404, 404, 404];
+/// A program's figures as a whole: program-wide roles only; team leads and agents are refused.
+const PROGRAM_A_FIGURES: [u16; 8] = [401, 200, 403, 403, 200, 200, 404, 200];
 
 struct Ids {
     a: i64,
@@ -83,6 +85,8 @@ fn api_rows(ids: &Ids) -> Vec<(Method, String, Option<serde_json::Value>, [u16; 
         get(format!("/api/v1/people/{agent}/grants"), ADMIN_ONLY),
         get("/api/v1/audit".into(), ADMIN_ONLY),
         get("/api/v1/tokens".into(), ALL_SIGNED_IN),
+        get(format!("/api/v1/programs/{a}/kpis"), PROGRAM_A_FIGURES),
+        get(format!("/api/v1/programs/{b}/kpis"), PROGRAM_B),
         (
             Method::POST,
             "/api/v1/programs".into(),
@@ -173,6 +177,18 @@ fn page_rows(ids: &Ids) -> Vec<PageRow> {
             ["login", "404", "404", "404", "404", "404", "404", "404"],
         ),
         get("/account".into(), SIGNED_IN),
+        get(
+            format!("/programs/{a}/service"),
+            ["login", "200", "403", "403", "200", "200", "404", "200"],
+        ),
+        get(
+            format!("/programs/{a}/service.csv"),
+            ["login", "200", "403", "403", "200", "200", "404", "200"],
+        ),
+        get(
+            format!("/programs/{b}/service"),
+            ["login", "200", "404", "404", "404", "404", "200", "200"],
+        ),
         get("/admin/programs".into(), ADMIN),
         get(format!("/admin/programs/{a}"), ADMIN),
         get("/admin/people".into(), ADMIN),

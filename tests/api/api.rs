@@ -27,6 +27,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/people/{id}/grants"),
     ("delete", "/api/v1/grants/{id}"),
     ("get", "/api/v1/audit"),
+    ("get", "/api/v1/programs/{id}/kpis"),
 ];
 
 both_backends! {

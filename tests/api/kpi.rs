@@ -64,23 +64,73 @@ fn close(v: &serde_json::Value, expected: f64) -> bool {
     v.as_f64().is_some_and(|x| (x - expected).abs() < 1e-12)
 }
 
+async fn load_fixture(app: &TestApp) {
+    let program = app.program_id("ACME-DE").await;
+    let req = ImportRequest {
+        program,
+        source_name: "fixture.csv".into(),
+        format: Format::Csv,
+        mapping: Mapping::generic(chrono_tz::Europe::Berlin),
+        created_by: "test".into(),
+        rejects_path: None,
+        batch_rows: 100,
+    };
+    let input = Box::new(std::io::Cursor::new(FIXTURE.as_bytes().to_vec()));
+    let s = import_contacts(&app.db, req, input, |_| {}).await.unwrap();
+    assert_eq!((s.accepted, s.rejected), (6, 0));
+}
+
 both_backends! {
+    async fn dashboard_api_and_csv_show_the_same_figures(app: TestApp) {
+        app.seed_demo().await;
+        load_fixture(&app).await;
+        let a = app.program_id("ACME-DE").await;
+        let token = app.token_for("client@example.com").await;
+        let q = "from=2026-01-15&to=2026-01-15&by=channel";
+        let api: serde_json::Value = client().get(app.url(&format!("/api/v1/programs/{a}/kpis?{q}")))
+            .bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert_eq!(api["total"], kpi_json(&app, "channel")["total"], "API and CLI agree");
+        assert!(close(&api["total"]["service_level"], 0.5));
+
+        let c = app.signed_in("client@example.com").await;
+        let html = c.get(app.url(&format!("/programs/{a}/service?{q}"))).send().await.unwrap().text().await.unwrap();
+        for shown in ["50.0 %", "33.3 %", "25.0 %", "66.7 %", "117 s", "12 s"] {
+            assert!(html.contains(shown), "the dashboard shows {shown}");
+        }
+        assert!(html.contains("class=\"chart-data\""));
+        // Without dates: the week ending on the latest day with contacts (2026-01-18).
+        let html = c.get(app.url(&format!("/programs/{a}/service"))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("value=\"2026-01-12\"") && html.contains("value=\"2026-01-18\""));
+        // Filters: phone only.
+        let phone: serde_json::Value = client().get(app.url(&format!("/api/v1/programs/{a}/kpis?{q}&channel=phone")))
+            .bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert!(close(&phone["total"]["service_level"], 1.0 / 3.0));
+
+        let csv = c.get(app.url(&format!("/programs/{a}/service.csv?{q}"))).send().await.unwrap();
+        assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+        let text = csv.text().await.unwrap();
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let header = r.headers().unwrap().clone();
+        assert_eq!(&header[0], "group");
+        let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 3, "email, phone, total");
+        assert_eq!(&rows[2][0], "total");
+        let sl = header.iter().position(|h| h == "service_level").unwrap();
+        assert_eq!(rows[2][sl].parse::<f64>().unwrap(), 0.5);
+
+        // Bad parameters answer with the field at fault.
+        let r = client().get(app.url(&format!("/api/v1/programs/{a}/kpis?from=15.01.2026"))).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(e["field"], "from");
+        let r = client().get(app.url(&format!("/api/v1/programs/{a}/kpis?by=year"))).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
     async fn kpis_match_hand_computed_figures(app: TestApp) {
         app.seed_demo().await;
         let program = app.program_id("ACME-DE").await;
-        let req = ImportRequest {
-            program,
-            source_name: "fixture.csv".into(),
-            format: Format::Csv,
-            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
-            created_by: "test".into(),
-            rejects_path: None,
-            batch_rows: 100,
-        };
-        let s = import_contacts(&app.db, req, Box::new(std::io::Cursor::new(FIXTURE.as_bytes().to_vec())), |_| {})
-            .await
-            .unwrap();
-        assert_eq!((s.accepted, s.rejected), (6, 0));
+        load_fixture(&app).await;
 
         let by_channel = kpi_json(&app, "channel");
         let rows = by_channel["rows"].as_array().unwrap();

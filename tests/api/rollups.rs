@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use kalibra::contacts::import::{ImportRequest, import_contacts};
 use kalibra::contacts::mapping::{Format, Mapping, SURVEYS};
-use kalibra::contacts::report::{Dimension, KpiSettings, kpis, kpis_direct};
+use kalibra::contacts::report::{Dimension, KpiQuery, KpiSettings, kpis, kpis_direct};
 use kalibra::contacts::surveys::import_surveys;
 use kalibra::kpi::Bucket;
 use rand::rngs::StdRng;
@@ -146,12 +146,19 @@ both_backends! {
             ];
             for (from, to) in days {
                 for dim in dims {
-                    let rolled = kpis(&app.db, &program, from, to, dim, &settings).await.unwrap();
-                    let direct = kpis_direct(&app.db, &program, from, to, dim, &settings).await.unwrap();
+                    let mut q = KpiQuery::new(from, to, dim);
+                    let rolled = kpis(&app.db, &program, &q, &settings).await.unwrap();
+                    let direct = kpis_direct(&app.db, &program, &q, &settings).await.unwrap();
+                    assert_eq!(rolled, direct, "seed {seed}, {from}..{to}, {dim:?} on {}", app.backend);
+                    q.channel = Some("phone".into());
+                    q.queue = Some("Billing".into());
+                    let rolled = kpis(&app.db, &program, &q, &settings).await.unwrap();
+                    let direct = kpis_direct(&app.db, &program, &q, &settings).await.unwrap();
                     assert_eq!(rolled, direct, "seed {seed}, {from}..{to}, {dim:?} on {}", app.backend);
                 }
             }
-            let (_, total) = kpis(&app.db, &program, days[0].0, days[0].1, Dimension::Channel, &settings).await.unwrap();
+            let q = KpiQuery::new(days[0].0, days[0].1, Dimension::Channel);
+            let (_, total) = kpis(&app.db, &program, &q, &settings).await.unwrap();
             assert!(total.offered > 0 && total.fcr.is_some() && total.csat.is_some());
         }
     }

@@ -1,0 +1,410 @@
+//! The service dashboard, its CSV export and the KPI API.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::report::{Dimension, KpiLine, KpiQuery, KpiSettings, kpis};
+use crate::api::{ApiQuery, ApiUser, IdPath};
+use crate::auth::{Capability, Principal};
+use crate::domain::{InvalidValue, ProgramId};
+use crate::i18n::Tr;
+use crate::programs::Program;
+use crate::startup::AppState;
+use crate::web::error::{AppError, AppResult, ErrorBody};
+use crate::web::page::PageCtx;
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/programs/{id}/service", get(service_page))
+        .route("/programs/{id}/service.csv", get(service_csv))
+}
+
+/// Report parameters as they come in a URL; every one optional.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KpiParams {
+    /// First day, `YYYY-MM-DD`, in the program's time zone (default: a week before `to`).
+    pub from: Option<String>,
+    /// Last day, included (default: the latest day with contacts).
+    pub to: Option<String>,
+    /// `interval` (15 min), `30min`, `60min`, `day` (default), `week`, `month`, `queue`, `channel`, `agent`.
+    pub by: Option<String>,
+    /// Only this channel: `phone`, `email`, `chat`, `social`, `bot`.
+    pub channel: Option<String>,
+    /// Only this queue.
+    pub queue: Option<String>,
+}
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn date(field: &'static str, raw: &str) -> Result<NaiveDate, AppError> {
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        InvalidValue::new(
+            field,
+            "date",
+            format!("{field}: expected a date as YYYY-MM-DD, got {raw:?}"),
+        )
+        .into()
+    })
+}
+
+/// The program, if the person may see its figures.
+async fn program_for(app: &AppState, user: &Principal, id: ProgramId) -> AppResult<Program> {
+    user.check(Capability::ViewProgramFigures(id))?;
+    crate::programs::find(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Turn URL parameters into a query, filling in the defaults.
+async fn query_of(app: &AppState, program: &Program, p: &KpiParams) -> AppResult<KpiQuery> {
+    let by = Dimension::parse(given(&p.by).unwrap_or("day"))
+        .map_err(|m| AppError::Invalid(InvalidValue::new("by", "by", m)))?;
+    let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let to = match given(&p.to) {
+        Some(t) => date("to", t)?,
+        None => match super::rollup::latest_bucket(&app.db, program.id).await? {
+            Some(b) => chrono::DateTime::from_timestamp_millis(b)
+                .map(|d| d.with_timezone(&tz).date_naive())
+                .unwrap_or_default(),
+            None => chrono::Utc::now().with_timezone(&tz).date_naive(),
+        },
+    };
+    let from = match given(&p.from) {
+        Some(f) => date("from", f)?,
+        None => to - chrono::Duration::days(6),
+    };
+    if from > to {
+        return Err(
+            InvalidValue::new("from", "period", "from: the first day is after the last").into(),
+        );
+    }
+    if (to - from).num_days() > 731 {
+        return Err(
+            InvalidValue::new("to", "period", "to: a report covers at most two years").into(),
+        );
+    }
+    let mut q = KpiQuery::new(from, to, by);
+    q.channel = given(&p.channel).map(str::to_owned);
+    q.queue = given(&p.queue).map(str::to_owned);
+    Ok(q)
+}
+
+async fn report(
+    app: &AppState,
+    program: &Program,
+    q: &KpiQuery,
+) -> AppResult<(Vec<KpiLine>, KpiLine)> {
+    kpis(&app.db, program, q, &KpiSettings::default())
+        .await
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!(e)))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct KpiReport {
+    pub program: String,
+    pub from: String,
+    pub to: String,
+    pub by: String,
+    /// One line per group, in order; rates are fractions 0–1, NPS −1..1, `null` when undefined.
+    #[schema(value_type = Vec<Object>)]
+    pub rows: Vec<KpiLine>,
+    #[schema(value_type = Object)]
+    pub total: KpiLine,
+}
+
+/// A program's service and customer KPIs for a period, grouped by time, queue, channel or agent
+/// (administrators, evaluators, planners and client viewers of the program).
+#[utoipa::path(get, path = "/api/v1/programs/{id}/kpis", tag = "contacts",
+    params(("id" = i64, Path, description = "Program id"), KpiParams),
+    responses((status = 200, body = KpiReport), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn api_kpis(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<ProgramId>,
+    ApiQuery(p): ApiQuery<KpiParams>,
+) -> AppResult<Json<KpiReport>> {
+    let program = program_for(&app, &user.0, id).await?;
+    let q = query_of(&app, &program, &p).await?;
+    let (rows, total) = report(&app, &program, &q).await?;
+    Ok(Json(KpiReport {
+        program: program.code,
+        from: q.from.to_string(),
+        to: q.to.to_string(),
+        by: given(&p.by).unwrap_or("day").to_owned(),
+        rows,
+        total,
+    }))
+}
+
+/// A figure as the dashboard shows it.
+pub struct Tile {
+    pub label: String,
+    pub value: String,
+    pub note: String,
+    pub status: &'static str,
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.1} %", v * 100.0))
+        .unwrap_or_else(|| "–".into())
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.0} s")).unwrap_or_else(|| "–".into())
+}
+
+/// The figures of one line as the table shows them.
+pub struct Row {
+    pub group: String,
+    pub offered: u64,
+    pub handled: u64,
+    pub abandoned: u64,
+    pub short: u64,
+    pub sl: String,
+    pub asa: String,
+    pub aht: String,
+    pub abandon: String,
+    pub fcr: String,
+    pub csat: String,
+    pub nps: String,
+    pub rq: String,
+}
+
+impl From<&KpiLine> for Row {
+    fn from(l: &KpiLine) -> Self {
+        Row {
+            group: l.group.clone(),
+            offered: l.offered,
+            handled: l.handled,
+            abandoned: l.abandoned,
+            short: l.short_abandoned,
+            sl: pct(l.service_level),
+            asa: secs(l.asa_s),
+            aht: secs(l.aht_s),
+            abandon: pct(l.abandon_rate),
+            fcr: pct(l.fcr),
+            csat: pct(l.csat),
+            nps: l
+                .nps
+                .map(|n| format!("{:+.0}", n * 100.0))
+                .unwrap_or_else(|| "–".into()),
+            rq: pct(l.rq),
+        }
+    }
+}
+
+fn tiles(tr: Tr, t: &KpiLine, target: f64) -> Vec<Tile> {
+    let sl_status = match t.service_level {
+        Some(v) if v >= target => "ok",
+        Some(v) if v >= target - 0.1 => "warn",
+        Some(_) => "bad",
+        None => "",
+    };
+    let target_note = tr.f(
+        "service.target",
+        &[("target", &format!("{:.0} %", target * 100.0))],
+    );
+    vec![
+        Tile {
+            label: tr.t("kpi.offered"),
+            value: t.offered.to_string(),
+            note: tr.f("service.handled_n", &[("n", &t.handled.to_string())]),
+            status: "",
+        },
+        Tile {
+            label: tr.t("kpi.service_level"),
+            value: pct(t.service_level),
+            note: target_note,
+            status: sl_status,
+        },
+        Tile {
+            label: tr.t("kpi.asa"),
+            value: secs(t.asa_s),
+            note: String::new(),
+            status: "",
+        },
+        Tile {
+            label: tr.t("kpi.abandon_rate"),
+            value: pct(t.abandon_rate),
+            note: tr.f("service.short_n", &[("n", &t.short_abandoned.to_string())]),
+            status: "",
+        },
+        Tile {
+            label: tr.t("kpi.aht"),
+            value: secs(t.aht_s),
+            note: String::new(),
+            status: "",
+        },
+        Tile {
+            label: tr.t("kpi.fcr"),
+            value: pct(t.fcr),
+            note: String::new(),
+            status: "",
+        },
+        Tile {
+            label: tr.t("kpi.csat"),
+            value: pct(t.csat),
+            note: tr.f("service.surveys_n", &[("n", &t.surveys.to_string())]),
+            status: "",
+        },
+        Tile {
+            label: tr.t("kpi.nps"),
+            value: t
+                .nps
+                .map(|n| format!("{:+.0}", n * 100.0))
+                .unwrap_or_else(|| "–".into()),
+            note: String::new(),
+            status: "",
+        },
+        Tile {
+            label: tr.t("kpi.rq"),
+            value: pct(t.rq),
+            note: String::new(),
+            status: "",
+        },
+    ]
+}
+
+/// An option of a select: value, label, whether chosen.
+pub struct Choice {
+    pub value: &'static str,
+    pub label: String,
+    pub selected: bool,
+}
+
+const BY_CHOICES: [(&str, &str); 8] = [
+    ("interval", "service.by_interval"),
+    ("60min", "service.by_hour"),
+    ("day", "service.by_day"),
+    ("week", "service.by_week"),
+    ("month", "service.by_month"),
+    ("queue", "service.by_queue"),
+    ("channel", "service.by_channel"),
+    ("agent", "service.by_agent"),
+];
+
+const CHANNEL_CHOICES: [(&str, &str); 6] = [
+    ("", "service.all_channels"),
+    ("phone", "channel.phone"),
+    ("chat", "channel.chat"),
+    ("email", "channel.email"),
+    ("social", "channel.social"),
+    ("bot", "channel.bot"),
+];
+
+fn choices(tr: Tr, options: &[(&'static str, &'static str)], chosen: &str) -> Vec<Choice> {
+    options
+        .iter()
+        .map(|(value, key)| Choice {
+            value,
+            label: tr.t(key),
+            selected: *value == chosen,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "contacts/service.html")]
+struct ServiceTemplate<'a> {
+    tr: Tr,
+    program: &'a Program,
+    q: &'a KpiQuery,
+    by_choices: Vec<Choice>,
+    channel_choices: Vec<Choice>,
+    queue: &'a str,
+    tiles: Vec<Tile>,
+    rows: Vec<Row>,
+    total: Row,
+    chart: String,
+    csv: String,
+}
+
+/// Offered contacts and service level per group, for the chart.
+fn chart_json(lines: &[KpiLine]) -> String {
+    let labels: Vec<&str> = lines.iter().map(|l| l.group.as_str()).collect();
+    let offered: Vec<u64> = lines.iter().map(|l| l.offered).collect();
+    let sl: Vec<Option<f64>> = lines
+        .iter()
+        .map(|l| l.service_level.map(|v| (v * 1000.0).round() / 10.0))
+        .collect();
+    serde_json::json!({"labels": labels, "offered": offered, "sl": sl})
+        .to_string()
+        .replace("</", "<\\/")
+}
+
+async fn service_page(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ProgramId>,
+    Query(p): Query<KpiParams>,
+) -> AppResult<Response> {
+    let program = program_for(&app, &ctx.user, id).await?;
+    let q = query_of(&app, &program, &p).await?;
+    let (lines, total) = report(&app, &program, &q).await?;
+    let settings = KpiSettings::default();
+    let csv = serde_urlencoded::to_string([
+        ("from", q.from.to_string()),
+        ("to", q.to.to_string()),
+        ("by", given(&p.by).unwrap_or("day").to_owned()),
+        ("channel", q.channel.clone().unwrap_or_default()),
+        ("queue", q.queue.clone().unwrap_or_default()),
+    ])
+    .unwrap_or_default();
+    let title = format!("{} · {}", ctx.tr.t("service.title"), program.name);
+    ctx.render(
+        &title,
+        ServiceTemplate {
+            tr: ctx.tr,
+            program: &program,
+            q: &q,
+            by_choices: choices(ctx.tr, &BY_CHOICES, given(&p.by).unwrap_or("day")),
+            channel_choices: choices(ctx.tr, &CHANNEL_CHOICES, q.channel.as_deref().unwrap_or("")),
+            queue: q.queue.as_deref().unwrap_or(""),
+            tiles: tiles(ctx.tr, &total, settings.service.target),
+            chart: chart_json(&lines),
+            rows: lines.iter().map(Row::from).collect(),
+            total: Row::from(&total),
+            csv,
+        },
+    )
+}
+
+async fn service_csv(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ProgramId>,
+    Query(p): Query<KpiParams>,
+) -> AppResult<Response> {
+    let program = program_for(&app, &ctx.user, id).await?;
+    let q = query_of(&app, &program, &p).await?;
+    let (lines, total) = report(&app, &program, &q).await?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for l in lines.iter().chain(std::iter::once(&total)) {
+        w.serialize(l).map_err(|e| AppError::Unexpected(e.into()))?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| AppError::Unexpected(anyhow::anyhow!("{e}")))?;
+    let name = format!(
+        "attachment; filename=\"{}-{}-{}.csv\"",
+        program.code, q.from, q.to
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        body,
+    )
+        .into_response())
+}
