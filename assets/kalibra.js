@@ -25,8 +25,14 @@
         height: 260,
         scales: { x: { time: false }, sl: { range: [0, 100] } },
         axes: [
-          { incrs: [1, 2, 4, 8, 12, 24, 48, 96, 168, 336], values: function (u, ticks) {
-              return ticks.map(function (i) { return data.labels[i] || ""; }); } },
+          { space: 70, incrs: [1, 2, 4, 8, 12, 24, 48, 96, 168, 336], values: function (u, ticks) {
+              // Quarter hours and hours of one day: the time is enough.
+              var sameDay = data.labels.length > 0 && data.labels[0].length > 10 &&
+                data.labels[0].slice(0, 10) === data.labels[data.labels.length - 1].slice(0, 10);
+              return ticks.map(function (i) {
+                var l = data.labels[i] || "";
+                return sameDay ? l.slice(11) : l;
+              }); } },
           { label: el.getAttribute("data-offered") },
           { scale: "sl", side: 1, label: el.getAttribute("data-sl") + " %", grid: { show: false } }
         ],

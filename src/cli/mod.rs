@@ -37,7 +37,7 @@ enum Command {
     /// Run the web server (migrations run first).
     Serve(ServeArgs),
     /// Run the web server with a demo organisation (default database: sqlite:kalibra-demo.db).
-    Demo(ServeArgs),
+    Demo(DemoArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage people.
@@ -102,6 +102,15 @@ struct ImportArgs {
     rejects: Option<PathBuf>,
     /// The file to import
     file: PathBuf,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// How many contacts to generate (over the last four weeks, for three programs)
+    #[arg(long, default_value_t = crate::demo::DEFAULT_CONTACTS)]
+    contacts: u64,
 }
 
 #[derive(Args)]
@@ -171,7 +180,8 @@ pub async fn run() -> anyhow::Result<()> {
         ..Settings::default()
     };
     let bind = match &cli.command {
-        Command::Serve(a) | Command::Demo(a) => a.bind.clone(),
+        Command::Serve(a) => a.bind.clone(),
+        Command::Demo(a) => a.serve.bind.clone(),
         _ => None,
     };
     let flags = Overrides {
@@ -183,8 +193,8 @@ pub async fn run() -> anyhow::Result<()> {
     crate::telemetry::init(&settings.log_format);
 
     match cli.command {
-        Command::Serve(_) => serve(settings, false).await,
-        Command::Demo(_) => serve(settings, true).await,
+        Command::Serve(_) => serve(settings, None).await,
+        Command::Demo(a) => serve(settings, Some(a.contacts)).await,
         Command::Migrate => {
             let db = open(&settings).await?;
             println!(
@@ -302,11 +312,20 @@ async fn open(settings: &Settings) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+async fn serve(settings: Settings, demo_contacts: Option<u64>) -> anyhow::Result<()> {
     let db = open(&settings).await?;
-    if demo {
+    let demo = demo_contacts.is_some();
+    if let Some(n) = demo_contacts {
         let added = crate::demo::seed(&db).await.map_err(explain)?;
         tracing::info!(added, "demo organisation ready");
+        let started = std::time::Instant::now();
+        let contacts = crate::demo::seed_contacts(&db, n).await.map_err(explain)?;
+        if contacts > 0 {
+            println!(
+                "generated {contacts} demo contacts in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     let app = Application::build_with_db(settings.clone(), db).await?;
     let addr = app.local_addr()?;

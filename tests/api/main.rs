@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod browser;
 mod cli;
+mod demo;
 mod import;
 mod kpi;
 mod rollups;

@@ -1,5 +1,8 @@
-//! A demo organisation: three client programs, their teams, and a person in every role.
-//! Every demo account signs in with the password `kalibra-demo`.
+//! A demo organisation: three client programs, their teams, a person in every role, and a
+//! month of realistic contacts with survey answers. Every demo account signs in with the
+//! password `kalibra-demo`.
+
+pub mod traffic;
 
 use crate::audit::Actor;
 use crate::domain::{Email, Role};
@@ -168,4 +171,73 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         people::add_grant(db, &actor, person.id, &grant).await?;
     }
     Ok(true)
+}
+
+/// Contacts the demo makes unless told otherwise.
+pub const DEFAULT_CONTACTS: u64 = 20_000;
+/// Days of traffic, ending yesterday.
+pub const DAYS: u32 = 28;
+
+/// Give every demo program without contacts about its share of `total` contacts over the last
+/// [`DAYS`] days, with survey answers, through the ordinary import. Returns the contacts added.
+pub async fn seed_contacts(db: &Db, total: u64) -> Result<u64, AppError> {
+    use crate::contacts::import::{BATCH_ROWS, ImportRequest, import_contacts};
+    use crate::contacts::mapping::{Format, Mapping, SURVEYS};
+
+    let mut added = 0;
+    for (i, profile) in traffic::PROFILES.iter().enumerate() {
+        let Some(program) = programs::find_by_code(db, profile.code).await? else {
+            continue;
+        };
+        if crate::contacts::store::count(db, program.id).await? > 0 {
+            continue;
+        }
+        let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let yesterday =
+            chrono::Utc::now().with_timezone(&tz).date_naive() - chrono::Duration::days(1);
+        let n = (total as f64 * profile.weight).round() as u64;
+        let (rows, surveys) = traffic::Traffic::new(profile, n, yesterday, DAYS, 42 + i as u64);
+        let request = |mapping: Mapping, name: &str| ImportRequest {
+            program: program.id,
+            source_name: name.to_owned(),
+            format: Format::Csv,
+            mapping,
+            created_by: "demo".into(),
+            rejects_path: None,
+            batch_rows: BATCH_ROWS,
+        };
+        let s = import_contacts(
+            db,
+            request(Mapping::generic(tz), "demo contacts"),
+            Box::new(rows),
+            |_| {},
+        )
+        .await
+        .map_err(|e| AppError::Unexpected(e.into()))?;
+        if s.rejected > 0 {
+            return Err(AppError::Unexpected(anyhow::anyhow!(
+                "demo contacts of {} were refused: {:?}",
+                profile.code,
+                s.first_rejects
+            )));
+        }
+        added += s.accepted;
+        let text = surveys.lock().map(|s| s.join("\n")).unwrap_or_default();
+        let answers = crate::contacts::surveys::import_surveys(
+            db,
+            request(Mapping::generic_for(SURVEYS, tz), "demo surveys"),
+            Box::new(std::io::Cursor::new(text.into_bytes())),
+            |_| {},
+        )
+        .await
+        .map_err(|e| AppError::Unexpected(e.into()))?;
+        if answers.rejected > 0 {
+            return Err(AppError::Unexpected(anyhow::anyhow!(
+                "demo survey answers of {} were refused: {:?}",
+                profile.code,
+                answers.first_rejects
+            )));
+        }
+    }
+    Ok(added)
 }
