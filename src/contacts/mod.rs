@@ -1,6 +1,7 @@
 //! Contacts of every channel (phone, e-mail, chat, social, bot): their import from telephony and
 //! helpdesk exports, and their storage.
 
+pub mod browse;
 pub mod import;
 pub mod mapping;
 pub mod record;

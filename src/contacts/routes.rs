@@ -23,6 +23,9 @@ pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/programs/{id}/service", get(service_page))
         .route("/programs/{id}/service.csv", get(service_csv))
+        .route("/programs/{id}/contacts", get(super::browse::list_page))
+        .route("/programs/{id}/contacts.csv", get(super::browse::list_csv))
+        .route("/contacts/{id}", get(super::browse::contact_page))
 }
 
 /// Report parameters as they come in a URL; every one optional.
@@ -57,7 +60,11 @@ fn date(field: &'static str, raw: &str) -> Result<NaiveDate, AppError> {
 }
 
 /// The program, if the person may see its figures.
-async fn program_for(app: &AppState, user: &Principal, id: ProgramId) -> AppResult<Program> {
+pub(super) async fn program_for(
+    app: &AppState,
+    user: &Principal,
+    id: ProgramId,
+) -> AppResult<Program> {
     user.check(Capability::ViewProgramFigures(id))?;
     crate::programs::find(&app.db, id)
         .await?
@@ -65,7 +72,11 @@ async fn program_for(app: &AppState, user: &Principal, id: ProgramId) -> AppResu
 }
 
 /// Turn URL parameters into a query, filling in the defaults.
-async fn query_of(app: &AppState, program: &Program, p: &KpiParams) -> AppResult<KpiQuery> {
+pub(super) async fn query_of(
+    app: &AppState,
+    program: &Program,
+    p: &KpiParams,
+) -> AppResult<KpiQuery> {
     let by = Dimension::parse(given(&p.by).unwrap_or("day"))
         .map_err(|m| AppError::Invalid(InvalidValue::new("by", "by", m)))?;
     let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
@@ -166,6 +177,8 @@ fn secs(v: Option<f64>) -> String {
 /// The figures of one line as the table shows them.
 pub struct Row {
     pub group: String,
+    /// The contacts behind the line.
+    pub link: String,
     pub offered: u64,
     pub handled: u64,
     pub abandoned: u64,
@@ -180,10 +193,11 @@ pub struct Row {
     pub rq: String,
 }
 
-impl From<&KpiLine> for Row {
-    fn from(l: &KpiLine) -> Self {
+impl Row {
+    fn new(l: &KpiLine, link: String) -> Self {
         Row {
             group: l.group.clone(),
+            link,
             offered: l.offered,
             handled: l.handled,
             abandoned: l.abandoned,
@@ -372,8 +386,11 @@ async fn service_page(
             queue: q.queue.as_deref().unwrap_or(""),
             tiles: tiles(ctx.tr, &total, settings.service.target),
             chart: chart_json(&lines),
-            rows: lines.iter().map(Row::from).collect(),
-            total: Row::from(&total),
+            rows: lines
+                .iter()
+                .map(|l| Row::new(l, drill_link(&program, &q, Some(&l.group))))
+                .collect(),
+            total: Row::new(&total, drill_link(&program, &q, None)),
             csv,
         },
     )
@@ -407,4 +424,63 @@ async fn service_csv(
         body,
     )
         .into_response())
+}
+
+/// The contact list behind a line of the report: the report's period and filters, narrowed to
+/// the line's group.
+fn drill_link(program: &Program, q: &KpiQuery, group: Option<&str>) -> String {
+    use crate::kpi::Bucket;
+    let mut params: Vec<(&str, String)> =
+        vec![("from", q.from.to_string()), ("to", q.to.to_string())];
+    let mut filters = vec![
+        ("channel", q.channel.clone()),
+        ("queue", q.queue.clone()),
+        ("agent", q.agent.clone()),
+    ];
+    if let Some(g) = group {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+        match q.by {
+            Dimension::Queue => filters[1].1 = Some(g.to_owned()),
+            Dimension::Channel => filters[0].1 = Some(g.to_owned()),
+            Dimension::Agent => filters[2].1 = Some(g.to_owned()),
+            Dimension::Time(Bucket::Day) => {
+                params = vec![("from", g.to_owned()), ("to", g.to_owned())]
+            }
+            Dimension::Time(Bucket::Week) => {
+                if let Some(d) = day(g) {
+                    params = vec![
+                        ("from", g.to_owned()),
+                        ("to", (d + chrono::Duration::days(6)).to_string()),
+                    ];
+                }
+            }
+            Dimension::Time(Bucket::Month) => {
+                if let Some(d) = day(&format!("{g}-01")) {
+                    let next = d.checked_add_months(chrono::Months::new(1)).unwrap_or(d);
+                    params = vec![
+                        ("from", d.to_string()),
+                        ("to", (next - chrono::Duration::days(1)).to_string()),
+                    ];
+                }
+            }
+            Dimension::Time(b) => {
+                let minutes = match b {
+                    Bucket::Min30 => 30,
+                    Bucket::Min60 => 60,
+                    _ => 15,
+                };
+                if let Ok(start) = chrono::NaiveDateTime::parse_from_str(g, "%Y-%m-%d %H:%M") {
+                    let end = start + chrono::Duration::minutes(minutes);
+                    params.push(("start", start.format("%Y-%m-%d %H:%M").to_string()));
+                    params.push(("end", end.format("%Y-%m-%d %H:%M").to_string()));
+                }
+            }
+        }
+    }
+    params.extend(filters.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    format!(
+        "/programs/{}/contacts?{}",
+        program.id,
+        serde_urlencoded::to_string(params).unwrap_or_default()
+    )
 }

@@ -311,3 +311,104 @@ pub async fn count(db: &Db, program: ProgramId) -> Result<i64, sqlx::Error> {
     const SQL: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM contacts WHERE program_id = $1";
     on_db!(db, p => sqlx::query_scalar(SQL).bind(program).fetch_one(p).await)
 }
+
+/// Which contacts a list shows; every field optional.
+#[derive(Debug, Clone, Default)]
+pub struct ContactFilter {
+    /// Arrived at or after / before, UTC ms.
+    pub start: i64,
+    pub end: i64,
+    pub channel: Option<String>,
+    pub queue: Option<String>,
+    pub agent: Option<String>,
+}
+
+/// A contact as lists show it.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ContactSummary {
+    pub id: i64,
+    pub external_id: String,
+    pub channel: String,
+    pub queue: String,
+    pub agent: String,
+    pub arrived_at: i64,
+    pub wait_s: i64,
+    pub talk_s: i64,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub has_transcript: bool,
+}
+
+const LIST_WHERE: &str = "WHERE program_id = $1 AND arrived_at >= $2 AND arrived_at < $3 \
+    AND ($4 IS NULL OR channel = $4) AND ($5 IS NULL OR queue = $5) AND ($6 IS NULL OR agent = $6)";
+
+pub async fn list(
+    db: &Db,
+    program: ProgramId,
+    f: &ContactFilter,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<ContactSummary>, sqlx::Error> {
+    let sql = format!(
+        "SELECT id, external_id, channel, queue, agent, arrived_at, wait_s, talk_s, outcome, reason, \
+         transcript IS NOT NULL AS has_transcript FROM contacts {LIST_WHERE} \
+         ORDER BY arrived_at DESC, id DESC LIMIT $7 OFFSET $8"
+    );
+    on_db!(db, p => sqlx::query_as(&sql)
+        .bind(program).bind(f.start).bind(f.end).bind(&f.channel).bind(&f.queue).bind(&f.agent)
+        .bind(limit).bind(offset).fetch_all(p).await)
+}
+
+pub async fn count_matching(
+    db: &Db,
+    program: ProgramId,
+    f: &ContactFilter,
+) -> Result<i64, sqlx::Error> {
+    let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) FROM contacts {LIST_WHERE}");
+    on_db!(db, p => sqlx::query_scalar(&sql)
+        .bind(program).bind(f.start).bind(f.end).bind(&f.channel).bind(&f.queue).bind(&f.agent)
+        .fetch_one(p).await)
+}
+
+/// Everything stored about one contact, with its survey answer.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ContactDetail {
+    pub id: i64,
+    pub program_id: ProgramId,
+    pub external_id: String,
+    pub channel: String,
+    pub queue: String,
+    pub agent: String,
+    pub customer_ref: String,
+    pub reason: Option<String>,
+    pub direction: String,
+    pub arrived_at: i64,
+    pub answered_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub wait_s: i64,
+    pub talk_s: i64,
+    pub hold_s: i64,
+    pub acw_s: i64,
+    pub first_response_s: Option<i64>,
+    pub outcome: String,
+    pub resolved: Option<bool>,
+    pub fcr_repeat: Option<bool>,
+    pub recording_url: Option<String>,
+    pub transcript: Option<String>,
+    pub attributes: Option<String>,
+    pub csat: Option<i16>,
+    pub nps: Option<i16>,
+    pub rq: Option<bool>,
+    pub effort: Option<i16>,
+    pub comment: Option<String>,
+}
+
+pub async fn find(db: &Db, id: i64) -> Result<Option<ContactDetail>, sqlx::Error> {
+    const SQL: &str = "SELECT c.id, c.program_id, c.external_id, c.channel, c.queue, c.agent, c.customer_ref, c.reason, \
+        c.direction, c.arrived_at, c.answered_at, c.ended_at, c.wait_s, c.talk_s, c.hold_s, c.acw_s, c.first_response_s, \
+        c.outcome, c.resolved, c.fcr_repeat, c.recording_url, c.transcript, c.attributes, \
+        s.csat, s.nps, s.rq, s.effort, s.comment \
+        FROM contacts c LEFT JOIN surveys s ON s.program_id = c.program_id AND s.contact_external_id = c.external_id \
+        WHERE c.id = $1";
+    on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
+}

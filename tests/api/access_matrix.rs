@@ -30,6 +30,7 @@ const NOWHERE: [u16; 8] = [401, 404, 404, 404, 404, 404, 404, 404];
 const PROGRAM_A_FIGURES: [u16; 8] = [401, 200, 403, 403, 200, 200, 404, 200];
 
 struct Ids {
+    contact: i64,
     a: i64,
     b: i64,
     agent: i64,
@@ -54,8 +55,38 @@ async fn ids(app: &TestApp) -> Ids {
         .json()
         .await
         .unwrap();
+    // One contact in program A.
+    let a = app.program_id("ACME-DE").await;
+    let req = kalibra::contacts::import::ImportRequest {
+        program: a,
+        source_name: "one.csv".into(),
+        format: kalibra::contacts::mapping::Format::Csv,
+        mapping: kalibra::contacts::mapping::Mapping::generic(chrono_tz::Europe::Berlin),
+        created_by: "test".into(),
+        rejects_path: None,
+        batch_rows: 10,
+    };
+    let one = "external_id,arrived\nM-1,2026-01-15 10:00:00\n";
+    kalibra::contacts::import::import_contacts(
+        &app.db,
+        req,
+        Box::new(std::io::Cursor::new(one.as_bytes().to_vec())),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let filter = kalibra::contacts::store::ContactFilter {
+        start: 0,
+        end: i64::MAX,
+        ..Default::default()
+    };
+    let contact = kalibra::contacts::store::list(&app.db, a, &filter, 1, 0)
+        .await
+        .unwrap()[0]
+        .id;
     Ids {
-        a: app.program_id("ACME-DE").await.0,
+        contact,
+        a: a.0,
         b,
         agent: app.person_id("agent@example.com").await.0,
         planner,
@@ -70,6 +101,7 @@ fn api_rows(ids: &Ids) -> Vec<(Method, String, Option<serde_json::Value>, [u16; 
         agent,
         planner,
         grant,
+        ..
     } = ids;
     let get = |p: String, e| (Method::GET, p, None, e);
     vec![
@@ -153,6 +185,7 @@ fn page_rows(ids: &Ids) -> Vec<PageRow> {
         b,
         agent,
         planner,
+        contact,
         ..
     } = ids;
     const SIGNED_IN: [&str; 8] = ["login", "200", "200", "200", "200", "200", "200", "200"];
@@ -188,6 +221,22 @@ fn page_rows(ids: &Ids) -> Vec<PageRow> {
         get(
             format!("/programs/{b}/service"),
             ["login", "200", "404", "404", "404", "404", "200", "200"],
+        ),
+        get(
+            format!("/programs/{a}/contacts"),
+            ["login", "200", "403", "403", "200", "200", "404", "200"],
+        ),
+        get(
+            format!("/programs/{a}/contacts.csv"),
+            ["login", "200", "403", "403", "200", "200", "404", "200"],
+        ),
+        get(
+            format!("/contacts/{contact}"),
+            ["login", "200", "403", "403", "200", "200", "404", "200"],
+        ),
+        get(
+            "/contacts/999999".into(),
+            ["login", "404", "404", "404", "404", "404", "404", "404"],
         ),
         get("/admin/programs".into(), ADMIN),
         get(format!("/admin/programs/{a}"), ADMIN),

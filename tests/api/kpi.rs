@@ -195,3 +195,61 @@ both_backends! {
         assert_eq!(anna["handled"].as_u64(), Some(2));
     }
 }
+
+both_backends! {
+    async fn every_figure_drills_down_to_its_contacts(app: TestApp) {
+        app.seed_demo().await;
+        load_fixture(&app).await;
+        let a = app.program_id("ACME-DE").await;
+        // One chat with a transcript.
+        let chat = r#"{"external_id": "T1", "channel": "chat", "queue": "Billing", "arrived": "2026-01-15 16:00:00", "answered": "2026-01-15 16:00:20", "transcript": [{"speaker": "customer", "text": "Wo bleibt meine Gutschrift?"}, {"speaker": "agent", "text": "Sie ist unterwegs."}]}"#;
+        let req = ImportRequest {
+            program: a,
+            source_name: "chat.jsonl".into(),
+            format: Format::Jsonl,
+            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
+            created_by: "test".into(),
+            rejects_path: None,
+            batch_rows: 10,
+        };
+        import_contacts(&app.db, req, Box::new(std::io::Cursor::new(chat.as_bytes().to_vec())), |_| {}).await.unwrap();
+
+        let c = app.signed_in("qa@example.com").await;
+        let page = c.get(app.url(&format!("/programs/{a}/service?from=2026-01-15&to=2026-01-15&by=interval")))
+            .send().await.unwrap().text().await.unwrap();
+        let link = page.split("href=\"").map(|s| s.split('"').next().unwrap_or(""))
+            .find(|l| l.contains("start=2026-01-15+10%3A00")).expect("the 10:00 row links to its contacts")
+            .replace("&amp;", "&").replace("&#38;", "&");
+        let list = c.get(app.url(&link)).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains("3 contacts"), "P1, P2 and P3 arrived 10:00–10:15; {link}: {}", &list[list.find("data-testid").unwrap_or(0)..][..300.min(list.len())]);
+        for id in ["P1", "P2", "P3"] {
+            assert!(list.contains(&format!(">{id}</a>")), "{id} listed");
+        }
+        assert!(!list.contains(">P4</a>"), "P4 arrived at 10:20");
+        let by_queue = c.get(app.url(&format!("/programs/{a}/contacts?from=2026-01-15&to=2026-01-15&queue=Sales")))
+            .send().await.unwrap().text().await.unwrap();
+        assert!(by_queue.contains("1 contacts") && by_queue.contains(">P4</a>"));
+        let csv = c.get(app.url(&format!("/programs/{a}/contacts.csv?from=2026-01-15&to=2026-01-15")))
+            .send().await.unwrap().text().await.unwrap();
+        assert_eq!(csv.lines().count(), 1 + 6, "header and the six contacts of the day");
+
+        // The contact page, and its transcript view on record.
+        let t1 = kalibra::contacts::store::list(&app.db, a, &kalibra::contacts::store::ContactFilter {
+            start: 0, end: i64::MAX, ..Default::default() }, 100, 0).await.unwrap()
+            .into_iter().find(|c| c.external_id == "T1").unwrap().id;
+        let client = app.signed_in("client@example.com").await;
+        let html = client.get(app.url(&format!("/contacts/{t1}"))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Wo bleibt meine Gutschrift?") && html.contains("2026-01-15 16:00:00"));
+        let log = kalibra::audit::list(&app.db, &kalibra::audit::Filter { action: Some("transcript.viewed".into()), ..Default::default() }, 10)
+            .await.unwrap().unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].actor_label, "client@example.com");
+        assert_eq!(log[0].detail, "T1");
+        // Agents do not browse the program's contacts; another client does not find them.
+        let agent = app.signed_in("agent@example.com").await;
+        assert_eq!(agent.get(app.url(&format!("/contacts/{t1}"))).send().await.unwrap().status(), reqwest::StatusCode::FORBIDDEN);
+        let other = app.signed_in("client-nl@example.com").await;
+        assert_eq!(other.get(app.url(&format!("/contacts/{t1}"))).send().await.unwrap().status(), reqwest::StatusCode::NOT_FOUND);
+        assert_eq!(other.get(app.url(&format!("/programs/{a}/contacts"))).send().await.unwrap().status(), reqwest::StatusCode::NOT_FOUND);
+    }
+}
