@@ -45,6 +45,15 @@
       new window.uPlot(opts, [xs, data.offered, data.sl], el);
     });
   }
+  // Upload progress for forms marked data-upload (htmx reports the bytes sent).
+  document.addEventListener("htmx:xhr:progress", function (ev) {
+    var form = ev.target.closest && ev.target.closest("form[data-upload]");
+    var bar = form && form.querySelector(".upload-progress");
+    if (bar && ev.detail.lengthComputable) {
+      bar.hidden = false;
+      bar.value = Math.round(100 * ev.detail.loaded / ev.detail.total);
+    }
+  });
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSettle", function (ev) { drawCharts(ev.target || document); });
 })();

@@ -146,6 +146,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(people::routes::api_remove_grant))
         .routes(routes!(audit::routes::api_list))
         .routes(routes!(contacts::routes::api_kpis))
+        .routes(routes!(contacts::upload::api_upload))
 }
 
 /// The OpenAPI document.

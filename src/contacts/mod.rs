@@ -10,6 +10,7 @@ pub mod rollup;
 pub mod routes;
 pub mod store;
 pub mod surveys;
+pub mod upload;
 
 use std::collections::BTreeMap;
 

@@ -106,6 +106,12 @@ pub struct KpiLine {
     pub asa_s: Option<f64>,
     pub aht_s: Option<f64>,
     pub abandon_rate: Option<f64>,
+    /// Longest wait of an answered or abandoned contact, seconds.
+    pub longest_wait_s: Option<u32>,
+    pub transfers: u64,
+    /// E-mail, social, chat: mean time to the first response, and the share within the SLA.
+    pub first_response_s: Option<f64>,
+    pub response_sla: Option<f64>,
     pub fcr: Option<f64>,
     /// Survey answers about the group's contacts.
     pub surveys: u64,
@@ -129,6 +135,10 @@ impl KpiLine {
             asa_s: t.asa_s(),
             aht_s: t.aht_s(),
             abandon_rate: t.abandon_rate(),
+            longest_wait_s: (t.offered() > 0).then_some(t.longest_wait_s),
+            transfers: t.transferred,
+            first_response_s: t.avg_first_response_s(),
+            response_sla: t.sla_response_rate(),
             fcr: g.fcr.fcr(),
             surveys: g.surveys,
             response_rate: (t.handled > 0).then(|| g.surveys as f64 / t.handled as f64),

@@ -26,7 +26,16 @@ pub fn pages() -> Router<AppState> {
         .route("/programs/{id}/contacts", get(super::browse::list_page))
         .route("/programs/{id}/contacts.csv", get(super::browse::list_csv))
         .route("/contacts/{id}", get(super::browse::contact_page))
+        .route(
+            "/programs/{id}/imports",
+            get(super::upload::imports_page)
+                .post(super::upload::upload_page)
+                .layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
 }
+
+/// The largest file the upload form takes (the API streams without a limit).
+const UPLOAD_LIMIT: usize = 4 << 30;
 
 /// Report parameters as they come in a URL; every one optional.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]

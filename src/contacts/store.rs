@@ -412,3 +412,40 @@ pub async fn find(db: &Db, id: i64) -> Result<Option<ContactDetail>, sqlx::Error
         WHERE c.id = $1";
     on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
 }
+
+/// An import job as the imports page lists it.
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub source_name: String,
+    pub status: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    pub rows_read: i64,
+    pub accepted: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub skipped: i64,
+    pub rejected: i64,
+    pub error: Option<String>,
+    pub created_by: String,
+}
+
+impl Job {
+    pub fn started_utc(&self) -> String {
+        crate::domain::format_utc(self.started_at)
+    }
+}
+
+pub async fn jobs(db: &Db, program: ProgramId, limit: i64) -> Result<Vec<Job>, sqlx::Error> {
+    const SQL: &str = "SELECT id, kind, source_name, status, started_at, finished_at, rows_read, accepted, updated, \
+        unchanged, skipped, rejected, error, created_by FROM import_jobs WHERE program_id = $1 ORDER BY id DESC LIMIT $2";
+    on_db!(db, p => sqlx::query_as(SQL).bind(program).bind(limit).fetch_all(p).await)
+}
+
+/// The rejects kept for a job (the first ones).
+pub async fn rejects(db: &Db, job: i64) -> Result<Vec<(i64, String, String)>, sqlx::Error> {
+    const SQL: &str = "SELECT row_no, field, reason FROM import_rejects WHERE job_id = $1 ORDER BY row_no LIMIT 200";
+    on_db!(db, p => sqlx::query_as(SQL).bind(job).fetch_all(p).await)
+}

@@ -65,6 +65,8 @@ struct ShowTemplate {
     teams: Vec<Team>,
     /// Whether the person sees the program's figures as a whole.
     figures: bool,
+    /// Whether the person may import into the program.
+    admin: bool,
 }
 
 async fn program_page(
@@ -79,6 +81,7 @@ async fn program_page(
         ShowTemplate {
             tr: ctx.tr,
             figures: ctx.user.check(Capability::ViewProgramFigures(id)).is_ok(),
+            admin: ctx.user.is_admin(),
             program,
             teams,
         },

@@ -238,6 +238,7 @@ fn page_rows(ids: &Ids) -> Vec<PageRow> {
             "/contacts/999999".into(),
             ["login", "404", "404", "404", "404", "404", "404", "404"],
         ),
+        get(format!("/programs/{a}/imports"), ADMIN),
         get("/admin/programs".into(), ADMIN),
         get(format!("/admin/programs/{a}"), ADMIN),
         get("/admin/people".into(), ADMIN),

@@ -28,6 +28,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("delete", "/api/v1/grants/{id}"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/programs/{id}/kpis"),
+    ("post", "/api/v1/programs/{id}/imports/{kind}"),
 ];
 
 both_backends! {
@@ -69,7 +70,7 @@ both_backends! {
                 }
                 _ => 0,
             };
-            let url = app.url(&path.replace("{id}", &id.to_string()));
+            let url = app.url(&path.replace("{id}", &id.to_string()).replace("{kind}", "contacts"));
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let body = serde_json::json!({});
             let r = c.request(m, url).bearer_auth(&token).json(&body).send().await.unwrap();

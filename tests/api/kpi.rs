@@ -143,8 +143,13 @@ both_backends! {
         assert!(close(&phone["aht_s"], 175.0), "(200 + 0 + 20 + 100 + 30 + 0) / 2");
         assert!(close(&phone["abandon_rate"], 1.0 / 3.0));
         assert!(close(&phone["fcr"], 0.5), "A came back (P4, P5), B did not");
+        assert_eq!(phone["longest_wait_s"].as_u64(), Some(40), "P4 waited 40 s");
+        assert_eq!(phone["transfers"].as_u64(), Some(0));
+        assert!(phone["first_response_s"].is_null());
         let email = rows.iter().find(|r| r["group"] == "email").unwrap();
         assert_eq!(email["handled"].as_u64(), Some(1));
+        assert!(close(&email["first_response_s"], 7200.0), "answered two hours later");
+        assert!(close(&email["response_sla"], 1.0), "within 24 h");
         assert!(close(&email["fcr"], 1.0));
         let total = &by_channel["total"];
         assert_eq!(total["offered"].as_u64(), Some(4));

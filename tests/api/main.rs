@@ -15,3 +15,4 @@ mod kpi;
 mod rollups;
 mod shell;
 mod two_servers;
+mod upload;
