@@ -11,6 +11,19 @@
 
   // Charts: <div data-chart="service"> with a sibling <script type="application/json" class="chart-data">
   // holding {labels, offered, sl}. Drawn on load and after htmx swaps.
+  // The x axis of a chart over report groups: the group labels, shortened to the time of day
+  // when every group is a quarter hour or hour of one day.
+  function labelAxis(data) {
+    var sameDay = data.labels.length > 0 && data.labels[0].length > 10 &&
+      data.labels[0].slice(0, 10) === data.labels[data.labels.length - 1].slice(0, 10);
+    return { space: 70, incrs: [1, 2, 4, 8, 12, 24, 48, 96, 168, 336], values: function (u, ticks) {
+      return ticks.map(function (i) {
+        var l = data.labels[i] || "";
+        return sameDay ? l.slice(11) : l;
+      });
+    } };
+  }
+
   function drawCharts(root) {
     if (!window.uPlot || !root.querySelectorAll) { return; }
     root.querySelectorAll('[data-chart="service"]').forEach(function (el) {
@@ -25,14 +38,7 @@
         height: 260,
         scales: { x: { time: false }, sl: { range: [0, 100] } },
         axes: [
-          { space: 70, incrs: [1, 2, 4, 8, 12, 24, 48, 96, 168, 336], values: function (u, ticks) {
-              // Quarter hours and hours of one day: the time is enough.
-              var sameDay = data.labels.length > 0 && data.labels[0].length > 10 &&
-                data.labels[0].slice(0, 10) === data.labels[data.labels.length - 1].slice(0, 10);
-              return ticks.map(function (i) {
-                var l = data.labels[i] || "";
-                return sameDay ? l.slice(11) : l;
-              }); } },
+          labelAxis(data),
           { label: el.getAttribute("data-offered") },
           { scale: "sl", side: 1, label: el.getAttribute("data-sl") + " %", grid: { show: false } }
         ],
@@ -43,6 +49,28 @@
         ]
       };
       new window.uPlot(opts, [xs, data.offered, data.sl], el);
+    });
+    root.querySelectorAll('[data-chart="customer"]').forEach(function (el) {
+      if (el.getAttribute("data-drawn")) { return; }
+      el.setAttribute("data-drawn", "1");
+      var source = el.parentNode.querySelector(".chart-data");
+      if (!source) { return; }
+      var data = JSON.parse(source.textContent);
+      var xs = data.labels.map(function (_, i) { return i; });
+      var attr = function (n) { return el.getAttribute(n); };
+      new window.uPlot({
+        width: el.clientWidth || 800,
+        height: 240,
+        scales: { x: { time: false }, y: { range: [-100, 100] } },
+        axes: [labelAxis(data), {}],
+        series: [
+          { label: attr("data-group") },
+          { label: attr("data-csat"), stroke: "#0b6874", width: 2, spanGaps: true },
+          { label: attr("data-rq"), stroke: "#7c3aed", width: 2, spanGaps: true },
+          { label: attr("data-fcr"), stroke: "#1e7d4f", width: 2, spanGaps: true },
+          { label: attr("data-nps"), stroke: "#b45309", width: 2, dash: [6, 4], spanGaps: true }
+        ]
+      }, [xs, data.csat, data.rq, data.fcr, data.nps], el);
     });
   }
   // Upload progress for forms marked data-upload (htmx reports the bytes sent).

@@ -354,15 +354,22 @@ struct ServiceTemplate<'a> {
 
 /// Offered contacts and service level per group, for the chart.
 fn chart_json(lines: &[KpiLine]) -> String {
+    let pct = |v: Option<f64>| v.map(|v| (v * 1000.0).round() / 10.0);
     let labels: Vec<&str> = lines.iter().map(|l| l.group.as_str()).collect();
     let offered: Vec<u64> = lines.iter().map(|l| l.offered).collect();
-    let sl: Vec<Option<f64>> = lines
-        .iter()
-        .map(|l| l.service_level.map(|v| (v * 1000.0).round() / 10.0))
-        .collect();
-    serde_json::json!({"labels": labels, "offered": offered, "sl": sl})
-        .to_string()
-        .replace("</", "<\\/")
+    let series =
+        |f: fn(&KpiLine) -> Option<f64>| lines.iter().map(|l| pct(f(l))).collect::<Vec<_>>();
+    serde_json::json!({
+        "labels": labels,
+        "offered": offered,
+        "sl": series(|l| l.service_level),
+        "csat": series(|l| l.csat),
+        "rq": series(|l| l.rq),
+        "fcr": series(|l| l.fcr),
+        "nps": series(|l| l.nps),
+    })
+    .to_string()
+    .replace("</", "<\\/")
 }
 
 async fn service_page(
