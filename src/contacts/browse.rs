@@ -13,11 +13,10 @@ use serde::Deserialize;
 use super::Turn;
 use super::mapping::local_to_utc;
 use super::report::period;
-use super::routes::{KpiParams, program_for, query_of};
+use super::routes::{KpiParams, Scope, program_for, query_of};
 use super::store::{self, ContactDetail, ContactFilter, ContactSummary};
 use crate::api::IdPath;
 use crate::audit::{self, Event};
-use crate::auth::Capability;
 use crate::auth::middleware::actor_of;
 use crate::domain::{InvalidValue, ProgramId};
 use crate::i18n::Tr;
@@ -60,6 +59,7 @@ fn local(field: &'static str, raw: &str, tz: Tz) -> Result<i64, AppError> {
 async fn filter_of(
     app: &AppState,
     program: &Program,
+    scope: &Scope,
     p: &ListParams,
 ) -> AppResult<(ContactFilter, NaiveDate, NaiveDate)> {
     let kp = KpiParams {
@@ -67,7 +67,7 @@ async fn filter_of(
         to: p.to.clone(),
         ..KpiParams::default()
     };
-    let q = query_of(app, program, &kp).await?;
+    let q = query_of(app, program, scope, &kp).await?;
     let tz: Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
     let (mut start, mut end) = period(tz, q.from, q.to).map_err(AppError::BadRequest)?;
     if let (Some(s), Some(e)) = (given(&p.start), given(&p.end)) {
@@ -80,6 +80,7 @@ async fn filter_of(
         channel: given(&p.channel),
         queue: given(&p.queue),
         agent: given(&p.agent),
+        agents: scope.clone(),
     };
     Ok((f, q.from, q.to))
 }
@@ -136,8 +137,8 @@ pub async fn list_page(
     IdPath(id): IdPath<ProgramId>,
     Query(p): Query<ListParams>,
 ) -> AppResult<Response> {
-    let program = program_for(&app, &ctx.user, id).await?;
-    let (f, from, to) = filter_of(&app, &program, &p).await?;
+    let (program, scope) = program_for(&app, &ctx.user, id).await?;
+    let (f, from, to) = filter_of(&app, &program, &scope, &p).await?;
     let page = p.page.unwrap_or(0).max(0);
     let tz: Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
     let total = store::count_matching(&app.db, program.id, &f).await?;
@@ -200,8 +201,8 @@ pub async fn list_csv(
     IdPath(id): IdPath<ProgramId>,
     Query(p): Query<ListParams>,
 ) -> AppResult<Response> {
-    let program = program_for(&app, &ctx.user, id).await?;
-    let (f, from, to) = filter_of(&app, &program, &p).await?;
+    let (program, scope) = program_for(&app, &ctx.user, id).await?;
+    let (f, from, to) = filter_of(&app, &program, &scope, &p).await?;
     let tz: Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
     let mut w = csv::Writer::from_writer(Vec::new());
     let fail = |e: csv::Error| AppError::Unexpected(e.into());
@@ -276,8 +277,14 @@ pub async fn contact_page(
     IdPath(id): IdPath<i64>,
 ) -> AppResult<Response> {
     let c = store::find(&app.db, id).await?.ok_or(AppError::NotFound)?;
-    ctx.user
-        .check(Capability::ViewProgramFigures(c.program_id))?;
+    // Agents and team leads: only their own and their team's contacts.
+    let scope = crate::people::agent_codes::figure_scope(&app.db, &ctx.user, c.program_id).await?;
+    if scope
+        .as_ref()
+        .is_some_and(|codes| !codes.contains(&c.agent))
+    {
+        return Err(AppError::NotFound);
+    }
     let program = crate::programs::find(&app.db, c.program_id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -57,6 +57,8 @@ pub struct KpiQuery {
     pub channel: Option<String>,
     pub queue: Option<String>,
     pub agent: Option<String>,
+    /// Only these agents (an agent's or team lead's own scope), when given.
+    pub agents: Option<std::collections::BTreeSet<String>>,
 }
 
 impl KpiQuery {
@@ -68,12 +70,16 @@ impl KpiQuery {
             channel: None,
             queue: None,
             agent: None,
+            agents: None,
         }
     }
 
     fn admits(&self, channel: &str, queue: &str, agent: &str) -> bool {
         let ok = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
-        ok(&self.channel, channel) && ok(&self.queue, queue) && ok(&self.agent, agent)
+        ok(&self.channel, channel)
+            && ok(&self.queue, queue)
+            && ok(&self.agent, agent)
+            && self.agents.as_ref().is_none_or(|a| a.contains(agent))
     }
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::report::{Dimension, KpiLine, KpiQuery, KpiSettings, kpis};
 use crate::api::{ApiQuery, ApiUser, IdPath};
-use crate::auth::{Capability, Principal};
+use crate::auth::Principal;
 use crate::domain::{InvalidValue, ProgramId};
 use crate::i18n::Tr;
 use crate::programs::Program;
@@ -68,22 +68,28 @@ fn date(field: &'static str, raw: &str) -> Result<NaiveDate, AppError> {
     })
 }
 
-/// The program, if the person may see its figures.
+/// The program and whose figures in it the person sees: everybody's (program-wide roles), or
+/// their own and their team's (agents and team leads).
 pub(super) async fn program_for(
     app: &AppState,
     user: &Principal,
     id: ProgramId,
-) -> AppResult<Program> {
-    user.check(Capability::ViewProgramFigures(id))?;
-    crate::programs::find(&app.db, id)
+) -> AppResult<(Program, Scope)> {
+    let scope = crate::people::agent_codes::figure_scope(&app.db, user, id).await?;
+    let program = crate::programs::find(&app.db, id)
         .await?
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    Ok((program, scope))
 }
+
+/// `None`: every agent; else only these agent codes.
+pub(super) type Scope = Option<std::collections::BTreeSet<String>>;
 
 /// Turn URL parameters into a query, filling in the defaults.
 pub(super) async fn query_of(
     app: &AppState,
     program: &Program,
+    scope: &Scope,
     p: &KpiParams,
 ) -> AppResult<KpiQuery> {
     let by = Dimension::parse(given(&p.by).unwrap_or("day"))
@@ -115,6 +121,7 @@ pub(super) async fn query_of(
     let mut q = KpiQuery::new(from, to, by);
     q.channel = given(&p.channel).map(str::to_owned);
     q.queue = given(&p.queue).map(str::to_owned);
+    q.agents = scope.clone();
     Ok(q)
 }
 
@@ -153,8 +160,8 @@ pub async fn api_kpis(
     IdPath(id): IdPath<ProgramId>,
     ApiQuery(p): ApiQuery<KpiParams>,
 ) -> AppResult<Json<KpiReport>> {
-    let program = program_for(&app, &user.0, id).await?;
-    let q = query_of(&app, &program, &p).await?;
+    let (program, scope) = program_for(&app, &user.0, id).await?;
+    let q = query_of(&app, &program, &scope, &p).await?;
     let (rows, total) = report(&app, &program, &q).await?;
     Ok(Json(KpiReport {
         program: program.code,
@@ -378,8 +385,8 @@ async fn service_page(
     IdPath(id): IdPath<ProgramId>,
     Query(p): Query<KpiParams>,
 ) -> AppResult<Response> {
-    let program = program_for(&app, &ctx.user, id).await?;
-    let q = query_of(&app, &program, &p).await?;
+    let (program, scope) = program_for(&app, &ctx.user, id).await?;
+    let q = query_of(&app, &program, &scope, &p).await?;
     let (lines, total) = report(&app, &program, &q).await?;
     let settings = KpiSettings::default();
     let csv = serde_urlencoded::to_string([
@@ -418,8 +425,8 @@ async fn service_csv(
     IdPath(id): IdPath<ProgramId>,
     Query(p): Query<KpiParams>,
 ) -> AppResult<Response> {
-    let program = program_for(&app, &ctx.user, id).await?;
-    let q = query_of(&app, &program, &p).await?;
+    let (program, scope) = program_for(&app, &ctx.user, id).await?;
+    let q = query_of(&app, &program, &scope, &p).await?;
     let (lines, total) = report(&app, &program, &q).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     for l in lines.iter().chain(std::iter::once(&total)) {

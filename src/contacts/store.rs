@@ -321,6 +321,22 @@ pub struct ContactFilter {
     pub channel: Option<String>,
     pub queue: Option<String>,
     pub agent: Option<String>,
+    /// Only these agents, when given (an agent's or team lead's own scope).
+    pub agents: Option<std::collections::BTreeSet<String>>,
+}
+
+impl ContactFilter {
+    /// The condition on the agent scope, with its placeholders from `$first` on.
+    fn agents_sql(&self, first: usize) -> String {
+        match &self.agents {
+            None => String::new(),
+            Some(a) if a.is_empty() => " AND 1 = 0".into(),
+            Some(a) => {
+                let list: Vec<String> = (0..a.len()).map(|i| format!("${}", first + i)).collect();
+                format!(" AND agent IN ({})", list.join(", "))
+            }
+        }
+    }
 }
 
 /// A contact as lists show it.
@@ -351,12 +367,20 @@ pub async fn list(
 ) -> Result<Vec<ContactSummary>, sqlx::Error> {
     let sql = format!(
         "SELECT id, external_id, channel, queue, agent, arrived_at, wait_s, talk_s, outcome, reason, \
-         transcript IS NOT NULL AS has_transcript FROM contacts {LIST_WHERE} \
-         ORDER BY arrived_at DESC, id DESC LIMIT $7 OFFSET $8"
+         transcript IS NOT NULL AS has_transcript FROM contacts {LIST_WHERE}{} \
+         ORDER BY arrived_at DESC, id DESC LIMIT $7 OFFSET $8",
+        f.agents_sql(9)
     );
-    on_db!(db, p => sqlx::query_as(&sql)
-        .bind(program).bind(f.start).bind(f.end).bind(&f.channel).bind(&f.queue).bind(&f.agent)
-        .bind(limit).bind(offset).fetch_all(p).await)
+    let agents: Vec<String> = f.agents.iter().flatten().cloned().collect();
+    on_db!(db, p => {
+        let mut q = sqlx::query_as(&sql)
+            .bind(program).bind(f.start).bind(f.end).bind(&f.channel).bind(&f.queue).bind(&f.agent)
+            .bind(limit).bind(offset);
+        for a in &agents {
+            q = q.bind(a.clone());
+        }
+        q.fetch_all(p).await
+    })
 }
 
 pub async fn count_matching(
@@ -364,10 +388,19 @@ pub async fn count_matching(
     program: ProgramId,
     f: &ContactFilter,
 ) -> Result<i64, sqlx::Error> {
-    let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) FROM contacts {LIST_WHERE}");
-    on_db!(db, p => sqlx::query_scalar(&sql)
-        .bind(program).bind(f.start).bind(f.end).bind(&f.channel).bind(&f.queue).bind(&f.agent)
-        .fetch_one(p).await)
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM contacts {LIST_WHERE}{}",
+        f.agents_sql(7)
+    );
+    let agents: Vec<String> = f.agents.iter().flatten().cloned().collect();
+    on_db!(db, p => {
+        let mut q = sqlx::query_scalar(&sql)
+            .bind(program).bind(f.start).bind(f.end).bind(&f.channel).bind(&f.queue).bind(&f.agent);
+        for a in &agents {
+            q = q.bind(a.clone());
+        }
+        q.fetch_one(p).await
+    })
 }
 
 /// Everything stored about one contact, with its survey answer.

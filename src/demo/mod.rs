@@ -169,6 +169,13 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
             }
         }
         people::add_grant(db, &actor, person.id, &grant).await?;
+        // The demo traffic names these two agents by their e-mail address.
+        if *role == Role::Agent {
+            let p = programs::find_by_code(db, program)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            people::agent_codes::add(db, &actor, person.id, p.id, email).await?;
+        }
     }
     Ok(true)
 }

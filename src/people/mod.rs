@@ -1,5 +1,6 @@
 //! People and their role grants.
 
+pub mod agent_codes;
 pub mod routes;
 
 use serde::Deserialize;

@@ -32,6 +32,11 @@ pub fn pages() -> Router<AppState> {
         )
         .route("/admin/people/{id}/grants", post(add_grant_page))
         .route("/admin/grants/{id}/delete", post(remove_grant_page))
+        .route("/admin/people/{id}/agent-codes", post(add_code_page))
+        .route(
+            "/admin/people/{id}/agent-codes/delete",
+            post(remove_code_page),
+        )
 }
 
 /// Administrators only; everybody else is refused before anything is read.
@@ -131,6 +136,8 @@ struct ShowTemplate<'a> {
     grants: Vec<GrantView>,
     roles: [Role; 6],
     scopes: Vec<ScopeOption>,
+    codes: Vec<super::agent_codes::AgentCode>,
+    programs: Vec<Program>,
     error: Option<String>,
 }
 
@@ -166,6 +173,8 @@ async fn show_view(
     let person = super::find(&app.db, id).await?.ok_or(AppError::NotFound)?;
     let grants = load_grants(&app.db, id).await?;
     let scopes = scope_options(app, ctx.tr).await?;
+    let codes = super::agent_codes::of_person(&app.db, id).await?;
+    let programs = crate::programs::all(&app.db).await?;
     ctx.render_status(
         status,
         &person.name.clone(),
@@ -176,6 +185,8 @@ async fn show_view(
             grants,
             roles: Role::ALL,
             scopes,
+            codes,
+            programs,
             error,
         },
     )
@@ -397,4 +408,40 @@ pub async fn api_remove_grant(
     let actor = admin(&user.0, &meta)?;
     super::remove_grant(&app.db, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    program_id: crate::domain::ProgramId,
+    code: String,
+}
+
+async fn add_code_page(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<PersonId>,
+    Form(f): Form<CodeForm>,
+) -> AppResult<Response> {
+    let actor = admin(&ctx.user, &meta)?;
+    super::find(&app.db, id).await?.ok_or(AppError::NotFound)?;
+    match super::agent_codes::add(&app.db, &actor, id, f.program_id, &f.code).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/people/{id}")).into_response()),
+        Err(e) => {
+            let msg = Some(form_error(ctx.tr, e)?);
+            show_view(&app, &ctx, id, StatusCode::UNPROCESSABLE_ENTITY, msg).await
+        }
+    }
+}
+
+async fn remove_code_page(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<PersonId>,
+    Form(f): Form<CodeForm>,
+) -> AppResult<Response> {
+    let actor = admin(&ctx.user, &meta)?;
+    super::agent_codes::remove(&app.db, &actor, id, f.program_id, &f.code).await?;
+    Ok(Redirect::to(&format!("/admin/people/{id}")).into_response())
 }

@@ -80,7 +80,9 @@ async fn program_page(
         &program.name.clone(),
         ShowTemplate {
             tr: ctx.tr,
-            figures: ctx.user.check(Capability::ViewProgramFigures(id)).is_ok(),
+            figures: crate::people::agent_codes::figure_scope(&app.db, &ctx.user, id)
+                .await
+                .is_ok(),
             admin: ctx.user.is_admin(),
             program,
             teams,

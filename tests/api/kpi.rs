@@ -252,9 +252,60 @@ both_backends! {
         assert_eq!(log[0].detail, "T1");
         // Agents do not browse the program's contacts; another client does not find them.
         let agent = app.signed_in("agent@example.com").await;
-        assert_eq!(agent.get(app.url(&format!("/contacts/{t1}"))).send().await.unwrap().status(), reqwest::StatusCode::FORBIDDEN);
+        assert_eq!(agent.get(app.url(&format!("/contacts/{t1}"))).send().await.unwrap().status(), reqwest::StatusCode::NOT_FOUND);
         let other = app.signed_in("client-nl@example.com").await;
         assert_eq!(other.get(app.url(&format!("/contacts/{t1}"))).send().await.unwrap().status(), reqwest::StatusCode::NOT_FOUND);
         assert_eq!(other.get(app.url(&format!("/programs/{a}/contacts"))).send().await.unwrap().status(), reqwest::StatusCode::NOT_FOUND);
+    }
+}
+
+both_backends! {
+    async fn agents_and_team_leads_see_their_own_figures(app: TestApp) {
+        app.seed_demo().await;
+        load_fixture(&app).await;
+        let a = app.program_id("ACME-DE").await;
+        let q = "from=2026-01-15&to=2026-01-18&by=agent";
+        let kpis = |token: String| {
+            let url = app.url(&format!("/api/v1/programs/{a}/kpis?{q}"));
+            async move { client().get(url).bearer_auth(token).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+        };
+        // The demo links agent@example.com to its own address as code; this file calls the agent "anna".
+        let agent = app.token_for("agent@example.com").await;
+        let none = kpis(agent.clone()).await;
+        assert_eq!(none["rows"].as_array().unwrap().len(), 0, "no contact of the agent's codes yet");
+        let admin = app.signed_in("admin@example.com").await;
+        let agent_id = app.person_id("agent@example.com").await;
+        let page = format!("/admin/people/{agent_id}");
+        let add = format!("/admin/people/{agent_id}/agent-codes");
+        let program = a.to_string();
+        let r = app.post_form(&admin, &page, &add, &[("program_id", &program), ("code", "anna")]).await;
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+        let r = app.post_form(&admin, &page, &add, &[("program_id", &program), ("code", "anna")]).await;
+        assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "a code belongs to one person");
+
+        let mine = kpis(agent.clone()).await;
+        let groups: Vec<&str> = mine["rows"].as_array().unwrap().iter().map(|r| r["group"].as_str().unwrap()).collect();
+        assert_eq!(groups, ["anna"]);
+        assert_eq!(mine["total"]["handled"].as_u64(), Some(2), "P1 and P2");
+        // The lead of the agent's team sees the same; the evaluator sees everybody.
+        let lead = kpis(app.token_for("lead@example.com").await).await;
+        assert_eq!(lead["total"], mine["total"]);
+        let all = kpis(app.token_for("qa@example.com").await).await;
+        assert_eq!(all["total"]["handled"].as_u64(), Some(4), "anna 2, bert 1, carl 1");
+
+        // Contacts follow the same scope.
+        let s = app.signed_in("agent@example.com").await;
+        let list = s.get(app.url(&format!("/programs/{a}/contacts?from=2026-01-15&to=2026-01-18"))).send().await.unwrap().text().await.unwrap();
+        assert!(list.contains("2 contacts") && list.contains(">P1</a>") && !list.contains(">P5</a>"));
+        let every = kalibra::contacts::store::ContactFilter { start: 0, end: i64::MAX, ..Default::default() };
+        let all_contacts = kalibra::contacts::store::list(&app.db, a, &every, 100, 0).await.unwrap();
+        let id_of = |ext: &str| all_contacts.iter().find(|c| c.external_id == ext).unwrap().id;
+        let status = |id: i64| {
+            let url = app.url(&format!("/contacts/{id}"));
+            let s = s.clone();
+            async move { s.get(url).send().await.unwrap().status() }
+        };
+        assert_eq!(status(id_of("P1")).await, reqwest::StatusCode::OK);
+        assert_eq!(status(id_of("P5")).await, reqwest::StatusCode::NOT_FOUND);
     }
 }

@@ -1,0 +1,135 @@
+//! Agent codes: how a program's contact records name a person (a login, an extension, an e-mail
+//! address). They let agents see their own figures and contacts, and team leads their team's.
+
+use std::collections::BTreeSet;
+
+use crate::audit::{self, Actor, Event};
+use crate::auth::{Capability, Principal};
+use crate::domain::{InvalidValue, PersonId, ProgramId, Role};
+use crate::store::{Db, is_unique_violation};
+use crate::web::error::{AppError, AppResult};
+use crate::{on_db, on_tx};
+
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct AgentCode {
+    pub program_id: ProgramId,
+    pub program_name: String,
+    pub code: String,
+}
+
+pub async fn of_person(db: &Db, person: PersonId) -> Result<Vec<AgentCode>, sqlx::Error> {
+    const SQL: &str = "SELECT a.program_id, p.name AS program_name, a.code FROM agent_codes a \
+                       JOIN programs p ON p.id = a.program_id WHERE a.person_id = $1 ORDER BY p.name, a.code";
+    on_db!(db, p => sqlx::query_as(SQL).bind(person).fetch_all(p).await)
+}
+
+pub async fn add(
+    db: &Db,
+    actor: &Actor,
+    person: PersonId,
+    program: ProgramId,
+    code: &str,
+) -> AppResult<()> {
+    let code = code.trim();
+    if code.is_empty() || code.chars().count() > 200 {
+        return Err(
+            InvalidValue::new("code", "required", "an agent code has 1 to 200 characters").into(),
+        );
+    }
+    crate::programs::find(db, program)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut tx = db.begin().await?;
+    const SQL: &str = "INSERT INTO agent_codes (program_id, code, person_id) VALUES ($1, $2, $3)";
+    let res = on_tx!(&mut tx, c => sqlx::query(SQL).bind(program).bind(code).bind(person).execute(c).await.map(|_| ()));
+    match res {
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::Conflict {
+                field: Some("code"),
+                message: format!("the code {code:?} already belongs to someone in this program"),
+            });
+        }
+        other => other?,
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new("agent_code.added")
+            .object("person", person)
+            .program(program)
+            .detail(code.to_owned()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn remove(
+    db: &Db,
+    actor: &Actor,
+    person: PersonId,
+    program: ProgramId,
+    code: &str,
+) -> AppResult<()> {
+    let mut tx = db.begin().await?;
+    const SQL: &str =
+        "DELETE FROM agent_codes WHERE program_id = $1 AND code = $2 AND person_id = $3";
+    let n = on_tx!(&mut tx, c => sqlx::query(SQL).bind(program).bind(code).bind(person).execute(c).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        Event::new("agent_code.removed")
+            .object("person", person)
+            .program(program)
+            .detail(code.to_owned()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whose contacts and figures of a program a person may see: `None` for all of them (the
+/// program-wide roles), else the agent codes of themselves (agent) and of their teams' agents
+/// (team lead). Outside the program's scope: not found.
+pub async fn figure_scope(
+    db: &Db,
+    user: &Principal,
+    program: ProgramId,
+) -> AppResult<Option<BTreeSet<String>>> {
+    match user.check(Capability::ViewProgramFigures(program)) {
+        Ok(()) => return Ok(None),
+        Err(crate::auth::access::Denied::NotFound) => return Err(AppError::NotFound),
+        Err(crate::auth::access::Denied::Forbidden) => {}
+    }
+    let mut people: BTreeSet<PersonId> = BTreeSet::new();
+    let mut teams = Vec::new();
+    for g in user
+        .grants
+        .iter()
+        .filter(|g| g.scope_program_id == Some(program))
+    {
+        match g.role {
+            Role::Agent => {
+                people.insert(user.person_id);
+            }
+            Role::TeamLead => teams.extend(g.team_id),
+            _ => {}
+        }
+    }
+    const MEMBERS: &str = "SELECT person_id FROM grants WHERE role = 'agent' AND team_id = $1";
+    for team in teams {
+        let members: Vec<PersonId> =
+            on_db!(db, p => sqlx::query_scalar(MEMBERS).bind(team).fetch_all(p).await)?;
+        people.extend(members);
+    }
+    const CODES: &str = "SELECT code FROM agent_codes WHERE program_id = $1 AND person_id = $2";
+    let mut codes = BTreeSet::new();
+    for person in people {
+        let mine: Vec<String> = on_db!(db, p => sqlx::query_scalar(CODES).bind(program).bind(person).fetch_all(p).await)?;
+        codes.extend(mine);
+    }
+    Ok(Some(codes))
+}
