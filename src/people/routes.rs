@@ -192,6 +192,17 @@ async fn show_view(
     )
 }
 
+/// The person's page again, with the reason a change was refused.
+async fn person_refused(
+    app: &AppState,
+    ctx: &PageCtx,
+    id: PersonId,
+    e: AppError,
+) -> AppResult<Response> {
+    let msg = Some(form_error(ctx.tr, e)?);
+    show_view(app, ctx, id, StatusCode::UNPROCESSABLE_ENTITY, msg).await
+}
+
 async fn person_page(
     State(app): State<AppState>,
     ctx: PageCtx,
@@ -227,10 +238,7 @@ async fn update_person_page(
     };
     match super::update(&app.db, &actor, id, &patch).await {
         Ok(_) => Ok(Redirect::to(&format!("/admin/people/{id}")).into_response()),
-        Err(e) => {
-            let msg = Some(form_error(ctx.tr, e)?);
-            show_view(&app, &ctx, id, StatusCode::UNPROCESSABLE_ENTITY, msg).await
-        }
+        Err(e) => person_refused(&app, &ctx, id, e).await,
     }
 }
 
@@ -280,10 +288,7 @@ async fn add_grant_page(
     };
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/admin/people/{id}")).into_response()),
-        Err(e) => {
-            let msg = Some(form_error(ctx.tr, e)?);
-            show_view(&app, &ctx, id, StatusCode::UNPROCESSABLE_ENTITY, msg).await
-        }
+        Err(e) => person_refused(&app, &ctx, id, e).await,
     }
 }
 
@@ -427,10 +432,7 @@ async fn add_code_page(
     super::find(&app.db, id).await?.ok_or(AppError::NotFound)?;
     match super::agent_codes::add(&app.db, &actor, id, f.program_id, &f.code).await {
         Ok(()) => Ok(Redirect::to(&format!("/admin/people/{id}")).into_response()),
-        Err(e) => {
-            let msg = Some(form_error(ctx.tr, e)?);
-            show_view(&app, &ctx, id, StatusCode::UNPROCESSABLE_ENTITY, msg).await
-        }
+        Err(e) => person_refused(&app, &ctx, id, e).await,
     }
 }
 
