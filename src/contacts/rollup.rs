@@ -136,8 +136,10 @@ pub async fn refresh_buckets(
             }
         }
         on_tx!(tx, t => sqlx::query(DELETE).bind(program).bind(from).bind(to).execute(t).await.map(|_| ()))?;
-        for (k, g) in &groups {
-            write_row(tx, program, k, g).await?;
+        let rows: Vec<(&Key, &Totals)> = groups.iter().collect();
+        // Small multi-row INSERTs: many parameters in one statement are slow on SQLite.
+        for chunk in rows.chunks(25) {
+            write_rows(tx, program, chunk).await?;
         }
     }
     Ok(())
@@ -181,29 +183,38 @@ fn n(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-async fn write_row(
+async fn write_rows(
     tx: &mut Tx,
     program: ProgramId,
-    k: &Key,
-    g: &Totals,
+    rows: &[(&Key, &Totals)],
 ) -> Result<(), sqlx::Error> {
-    let values: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("${i}")).collect();
+    let width = COLUMNS.len();
+    let values: Vec<String> = (0..rows.len())
+        .map(|r| {
+            let cells: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
+            format!("({})", cells.join(", "))
+        })
+        .collect();
     let sql = format!(
-        "INSERT INTO contact_rollups ({}) VALUES ({})",
+        "INSERT INTO contact_rollups ({}) VALUES {}",
         COLUMNS.join(", "),
         values.join(", ")
     );
-    let (s, f, v) = (&g.service, &g.fcr, &g.survey);
-    on_tx!(tx, t => sqlx::query(&sql)
-        .bind(program).bind(k.bucket).bind(&k.channel).bind(&k.queue).bind(&k.agent)
-        .bind(n(s.handled)).bind(n(s.transferred)).bind(n(s.abandoned)).bind(n(s.short_abandoned))
-        .bind(n(s.bot_resolved)).bind(n(s.answered_within_t)).bind(n(s.abandoned_within_t))
-        .bind(n(s.wait_answered_s)).bind(i64::from(s.longest_wait_s)).bind(n(s.talk_s)).bind(n(s.hold_s))
-        .bind(n(s.acw_s)).bind(n(s.responded)).bind(n(s.responded_within_sla)).bind(n(s.first_response_s_sum))
-        .bind(n(f.contacts)).bind(n(f.resolved)).bind(n(g.surveys)).bind(n(v.csat_answers)).bind(n(v.csat_top2))
-        .bind(n(v.csat_sum)).bind(n(v.nps_answers)).bind(n(v.promoters)).bind(n(v.detractors))
-        .bind(n(v.rq_answers)).bind(n(v.rq_yes))
-        .execute(t).await.map(|_| ()))
+    on_tx!(tx, t => {
+        let mut q = sqlx::query(&sql);
+        for (k, g) in rows {
+            let (s, f, v) = (&g.service, &g.fcr, &g.survey);
+            q = q.bind(program).bind(k.bucket).bind(k.channel.clone()).bind(k.queue.clone()).bind(k.agent.clone())
+                .bind(n(s.handled)).bind(n(s.transferred)).bind(n(s.abandoned)).bind(n(s.short_abandoned))
+                .bind(n(s.bot_resolved)).bind(n(s.answered_within_t)).bind(n(s.abandoned_within_t))
+                .bind(n(s.wait_answered_s)).bind(i64::from(s.longest_wait_s)).bind(n(s.talk_s)).bind(n(s.hold_s))
+                .bind(n(s.acw_s)).bind(n(s.responded)).bind(n(s.responded_within_sla)).bind(n(s.first_response_s_sum))
+                .bind(n(f.contacts)).bind(n(f.resolved)).bind(n(g.surveys)).bind(n(v.csat_answers)).bind(n(v.csat_top2))
+                .bind(n(v.csat_sum)).bind(n(v.nps_answers)).bind(n(v.promoters)).bind(n(v.detractors))
+                .bind(n(v.rq_answers)).bind(n(v.rq_yes));
+        }
+        q.execute(t).await.map(|_| ())
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -229,7 +240,7 @@ pub async fn refresh_fcr(
     let mut changed = BTreeSet::new();
     let window = i64::from(window_days) * 86_400_000;
     let customers: Vec<&String> = customers.iter().filter(|c| !c.is_empty()).collect();
-    for chunk in customers.chunks(2_000) {
+    for chunk in customers.chunks(100) {
         let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
         let sql = format!(
             "SELECT id, customer_ref, arrived_at, reason, fcr_repeat FROM contacts \
@@ -253,12 +264,29 @@ pub async fn refresh_fcr(
             })
             .collect();
         let resolved = first_contact_resolution(&input, window_days);
-        const SET: &str = "UPDATE contacts SET fcr_repeat = $1 WHERE id = $2";
+        // The contacts whose flag changes, by their new value.
+        let mut flips: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
         for (r, first_time) in rows.iter().zip(resolved) {
-            let repeat = Some(!first_time);
-            if r.arrived_at <= until && r.fcr_repeat != repeat {
-                on_tx!(tx, t => sqlx::query(SET).bind(!first_time).bind(r.id).execute(t).await.map(|_| ()))?;
+            let repeat = !first_time;
+            if r.arrived_at <= until && r.fcr_repeat != Some(repeat) {
+                flips[usize::from(repeat)].push(r.id);
                 changed.insert(bucket_of(r.arrived_at));
+            }
+        }
+        for (value, ids) in flips.iter().enumerate() {
+            for part in ids.chunks(100) {
+                let list: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!(
+                    "UPDATE contacts SET fcr_repeat = $1 WHERE id IN ({})",
+                    list.join(", ")
+                );
+                on_tx!(tx, t => {
+                    let mut q = sqlx::query(&sql).bind(value == 1);
+                    for id in part {
+                        q = q.bind(*id);
+                    }
+                    q.execute(t).await.map(|_| ())
+                })?;
             }
         }
     }

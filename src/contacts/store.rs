@@ -170,6 +170,11 @@ fn placeholders(rows: usize, per_row: usize, first: usize) -> String {
         .join(", ")
 }
 
+/// Rows per multi-row INSERT and ids per lookup. SQLite (through sqlx) handles statements with
+/// thousands of parameters far more slowly than several small ones; these sizes measured fastest.
+const INSERT_CHUNK: usize = 25;
+const LOOKUP_CHUNK: usize = 100;
+
 /// What storing a batch did, and what it touched: the intervals and customers whose rollups
 /// and first-contact resolution need another look.
 #[derive(Debug, Clone, Default)]
@@ -207,19 +212,24 @@ pub async fn upsert_batch(
         return Ok(out);
     }
     let at: Timestamp = now();
-    let ids = placeholders(1, batch.len(), 2)
-        .trim_matches(|c| c == '(' || c == ')')
-        .to_owned();
-    let sql = format!(
-        "SELECT external_id, row_hash, arrived_at, customer_ref FROM contacts WHERE program_id = $1 AND external_id IN ({ids})"
-    );
-    let existing: Vec<(String, String, i64, String)> = on_tx!(tx, t => {
-        let mut q = sqlx::query_as(&sql).bind(program);
-        for p in batch {
-            q = q.bind(p.contact.external_id.clone());
-        }
-        q.fetch_all(t).await
-    })?;
+    // Looked up in small chunks: SQLite binds many parameters slowly.
+    let mut existing: Vec<(String, String, i64, String)> = Vec::new();
+    for part in batch.chunks(LOOKUP_CHUNK) {
+        let ids = placeholders(1, part.len(), 2)
+            .trim_matches(|c| c == '(' || c == ')')
+            .to_owned();
+        let sql = format!(
+            "SELECT external_id, row_hash, arrived_at, customer_ref FROM contacts WHERE program_id = $1 AND external_id IN ({ids})"
+        );
+        let found: Vec<(String, String, i64, String)> = on_tx!(tx, t => {
+            let mut q = sqlx::query_as(&sql).bind(program);
+            for p in part {
+                q = q.bind(p.contact.external_id.clone());
+            }
+            q.fetch_all(t).await
+        })?;
+        existing.extend(found);
+    }
     let existing: HashMap<String, (String, i64, String)> = existing
         .into_iter()
         .map(|(id, hash, arrived, customer)| (id, (hash, arrived, customer)))
@@ -243,7 +253,7 @@ pub async fn upsert_batch(
     out.updated = changed.len() as u64;
     let cols = COLUMNS;
     // Inserts in chunks under both backends' bind limits.
-    for chunk in fresh.chunks(1000) {
+    for chunk in fresh.chunks(INSERT_CHUNK) {
         let sql = format!(
             "INSERT INTO contacts ({}) VALUES {}",
             cols.join(", "),

@@ -161,18 +161,23 @@ impl ImportRow for PreparedSurvey {
             return Ok((0, 0, 0));
         }
         let at = now();
-        let ids: Vec<String> = (0..rows.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT contact_external_id, row_hash FROM surveys WHERE program_id = $1 AND contact_external_id IN ({})",
-            ids.join(", ")
-        );
-        let existing: Vec<(String, String)> = on_tx!(tx, t => {
-            let mut q = sqlx::query_as(&sql).bind(program);
-            for r in rows {
-                q = q.bind(r.survey.contact.clone());
-            }
-            q.fetch_all(t).await
-        })?;
+        // Looked up in small chunks: SQLite binds many parameters slowly.
+        let mut existing: Vec<(String, String)> = Vec::new();
+        for part in rows.chunks(100) {
+            let ids: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT contact_external_id, row_hash FROM surveys WHERE program_id = $1 AND contact_external_id IN ({})",
+                ids.join(", ")
+            );
+            let found: Vec<(String, String)> = on_tx!(tx, t => {
+                let mut q = sqlx::query_as(&sql).bind(program);
+                for r in part {
+                    q = q.bind(r.survey.contact.clone());
+                }
+                q.fetch_all(t).await
+            })?;
+            existing.extend(found);
+        }
         let existing: HashMap<String, String> = existing.into_iter().collect();
         let (mut accepted, mut updated, mut unchanged) = (0, 0, 0);
         let mut touched: Vec<&str> = Vec::new();
@@ -214,20 +219,23 @@ impl ImportRow for PreparedSurvey {
             touched.push(&r.survey.contact);
         }
         // The rollups of the intervals the answered contacts are in.
-        if !touched.is_empty() {
-            let list: Vec<String> = (0..touched.len()).map(|i| format!("${}", i + 2)).collect();
+        let mut buckets = std::collections::BTreeSet::new();
+        for part in touched.chunks(100) {
+            let list: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
                 "SELECT arrived_at FROM contacts WHERE program_id = $1 AND external_id IN ({})",
                 list.join(", ")
             );
             let arrivals: Vec<i64> = on_tx!(tx, t => {
                 let mut q = sqlx::query_scalar(&sql).bind(program);
-                for c in &touched {
+                for c in part {
                     q = q.bind(c.to_string());
                 }
                 q.fetch_all(t).await
             })?;
-            let buckets = arrivals.into_iter().map(super::rollup::bucket_of).collect();
+            buckets.extend(arrivals.into_iter().map(super::rollup::bucket_of));
+        }
+        if !buckets.is_empty() {
             super::rollup::refresh_buckets(
                 tx,
                 program,
