@@ -104,32 +104,37 @@ pub async fn figure_scope(
         Err(crate::auth::access::Denied::NotFound) => return Err(AppError::NotFound),
         Err(crate::auth::access::Denied::Forbidden) => {}
     }
-    let mut people: BTreeSet<PersonId> = BTreeSet::new();
-    let mut teams = Vec::new();
-    for g in user
+    let agent_here = user
         .grants
         .iter()
-        .filter(|g| g.scope_program_id == Some(program))
-    {
-        match g.role {
-            Role::Agent => {
-                people.insert(user.person_id);
-            }
-            Role::TeamLead => teams.extend(g.team_id),
-            _ => {}
+        .any(|g| g.scope_program_id == Some(program) && g.role == Role::Agent);
+    let led: Vec<crate::domain::TeamId> = user
+        .grants
+        .iter()
+        .filter(|g| g.scope_program_id == Some(program) && g.role == Role::TeamLead)
+        .filter_map(|g| g.team_id)
+        .collect();
+    // One query: the codes of oneself (as an agent) and of the agents of the teams one leads.
+    let teams: Vec<String> = (0..led.len()).map(|i| format!("${}", i + 3)).collect();
+    let members = if teams.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " OR person_id IN (SELECT person_id FROM grants WHERE role = 'agent' AND team_id IN ({}))",
+            teams.join(", ")
+        )
+    };
+    let sql = format!(
+        "SELECT code FROM agent_codes WHERE program_id = $1 AND ((person_id = $2 AND $2 <> 0){members})"
+    );
+    let me = if agent_here { user.person_id.0 } else { 0 };
+    let codes: Vec<String> = on_db!(db, p => {
+        let mut q = sqlx::query_scalar(&sql).bind(program).bind(me);
+        for t in &led {
+            q = q.bind(*t);
         }
-    }
-    const MEMBERS: &str = "SELECT person_id FROM grants WHERE role = 'agent' AND team_id = $1";
-    for team in teams {
-        let members: Vec<PersonId> =
-            on_db!(db, p => sqlx::query_scalar(MEMBERS).bind(team).fetch_all(p).await)?;
-        people.extend(members);
-    }
-    const CODES: &str = "SELECT code FROM agent_codes WHERE program_id = $1 AND person_id = $2";
-    let mut codes = BTreeSet::new();
-    for person in people {
-        let mine: Vec<String> = on_db!(db, p => sqlx::query_scalar(CODES).bind(program).bind(person).fetch_all(p).await)?;
-        codes.extend(mine);
-    }
+        q.fetch_all(p).await
+    })?;
+    let codes: BTreeSet<String> = codes.into_iter().collect();
     Ok(Some(codes))
 }

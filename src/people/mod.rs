@@ -81,19 +81,18 @@ pub struct PersonWithGrants {
 /// People whose name or e-mail contains `query` (any case), with their grants.
 pub async fn search(db: &Db, query: &str) -> Result<Vec<PersonWithGrants>, sqlx::Error> {
     let q = query.trim().to_lowercase();
-    let mut grants = crate::auth::access::all_grants(db).await?;
+    let mut by_person: std::collections::HashMap<PersonId, Vec<GrantView>> =
+        std::collections::HashMap::new();
+    for (person, grant) in crate::auth::access::all_grants(db).await? {
+        by_person.entry(person).or_default().push(grant);
+    }
     Ok(list(db)
         .await?
         .into_iter()
         .filter(|p| q.is_empty() || p.name.to_lowercase().contains(&q) || p.email.contains(&q))
-        .map(|person| {
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                grants.drain(..).partition(|(id, _)| *id == person.id);
-            grants = rest;
-            PersonWithGrants {
-                person,
-                grants: mine.into_iter().map(|(_, g)| g).collect(),
-            }
+        .map(|person| PersonWithGrants {
+            grants: by_person.remove(&person.id).unwrap_or_default(),
+            person,
         })
         .collect())
 }
