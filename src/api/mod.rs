@@ -3,11 +3,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, PathRejection};
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::Router;
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::{Json, Router};
-use serde::de::DeserializeOwned;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -17,6 +15,7 @@ use crate::auth::Principal;
 use crate::auth::middleware::CurrentUser;
 use crate::startup::AppState;
 use crate::web::error::AppError;
+pub use crate::web::extract::{IdPath, JsonBody, QueryParams};
 
 /// A signed-in caller of the API (bearer token or session); 401 otherwise.
 pub struct ApiUser(pub Arc<Principal>);
@@ -31,58 +30,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
             .and_then(|c| c.0.clone())
             .map(ApiUser)
             .ok_or(AppError::Unauthenticated)
-    }
-}
-
-/// A JSON body whose errors come in the API's error shape.
-pub struct ApiJson<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(e) => Err(AppError::BadRequest(json_problem(&e))),
-        }
-    }
-}
-
-fn json_problem(e: &JsonRejection) -> String {
-    match e {
-        JsonRejection::MissingJsonContentType(_) => {
-            "send the body as JSON with Content-Type: application/json".into()
-        }
-        other => other.body_text(),
-    }
-}
-
-/// Query parameters whose errors come in the API's error shape.
-pub struct ApiQuery<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(ApiQuery(v)),
-            Err(e) => Err(AppError::BadRequest(e.body_text())),
-        }
-    }
-}
-
-/// A path id; a malformed one answers "not found", like an id outside one's scope.
-pub struct IdPath<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for IdPath<T> {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(v)) => Ok(IdPath(v)),
-            Err(PathRejection::FailedToDeserializePathParams(_)) => Err(AppError::NotFound),
-            Err(e) => Err(AppError::Unexpected(anyhow::anyhow!("path: {e}"))),
-        }
     }
 }
 

@@ -1,14 +1,14 @@
 //! The administrator's audit log page, its CSV export and its API.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
 use super::{Entry, Filter};
-use crate::api::{ApiQuery, ApiUser};
+use crate::api::{ApiUser, QueryParams};
 use crate::auth::{Capability, Principal};
 use crate::i18n::Tr;
 use crate::startup::AppState;
@@ -61,7 +61,7 @@ fn query_string(f: &Filter, before: Option<i64>) -> String {
 async fn audit_page(
     State(app): State<AppState>,
     ctx: PageCtx,
-    Query(f): Query<Filter>,
+    QueryParams(f): QueryParams<Filter>,
 ) -> AppResult<Response> {
     let f = Filter {
         limit: Some(PAGE),
@@ -87,7 +87,7 @@ async fn audit_page(
 async fn audit_csv(
     State(app): State<AppState>,
     ctx: PageCtx,
-    Query(f): Query<Filter>,
+    QueryParams(f): QueryParams<Filter>,
 ) -> AppResult<Response> {
     let f = Filter {
         limit: Some(i64::MAX),
@@ -114,7 +114,7 @@ async fn audit_csv(
 pub async fn api_list(
     State(app): State<AppState>,
     user: ApiUser,
-    ApiQuery(f): ApiQuery<Filter>,
+    QueryParams(f): QueryParams<Filter>,
 ) -> AppResult<Json<Vec<Entry>>> {
     Ok(Json(read(&app, &user.0, &f, 1000).await?))
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Json, Router};
+use axum::{Extension, Json, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
@@ -21,6 +21,7 @@ use crate::domain::{InvalidValue, Locale, PersonId, TokenId};
 use crate::i18n::Tr;
 use crate::startup::AppState;
 use crate::web::error::{AppError, AppResult};
+use crate::web::extract::{FormBody, QueryParams};
 use crate::web::page::{AnonCtx, PageCtx, bare_page};
 use crate::web::request::{LANG_COOKIE, RequestMeta, local_path};
 
@@ -136,7 +137,7 @@ async fn login_page(
     State(app): State<AppState>,
     ctx: AnonCtx,
     jar: CookieJar,
-    axum::extract::Query(q): axum::extract::Query<NextQuery>,
+    QueryParams(q): QueryParams<NextQuery>,
 ) -> AppResult<Response> {
     let next = local_path(q.next.as_deref());
     // Signed in already: the form stays, to sign in as someone else.
@@ -173,7 +174,7 @@ async fn login(
     ctx: AnonCtx,
     Extension(meta): Extension<RequestMeta>,
     jar: CookieJar,
-    Form(f): Form<LoginForm>,
+    FormBody(f): FormBody<LoginForm>,
 ) -> AppResult<Response> {
     let next = local_path(f.next.as_deref()).to_owned();
     let tr = ctx.tr;
@@ -234,7 +235,7 @@ struct LanguageForm {
 async fn anon_language(
     State(app): State<AppState>,
     jar: CookieJar,
-    Form(f): Form<LanguageForm>,
+    FormBody(f): FormBody<LanguageForm>,
 ) -> AppResult<Response> {
     if !anon_csrf_ok(&jar, &f.csrf_token) {
         return Err(AppError::Csrf);
@@ -289,7 +290,7 @@ async fn set_language(
     Extension(meta): Extension<RequestMeta>,
     headers: axum::http::HeaderMap,
     jar: CookieJar,
-    Form(f): Form<LanguageForm>,
+    FormBody(f): FormBody<LanguageForm>,
 ) -> AppResult<Response> {
     let locale = Locale::parse(&f.locale).ok_or_else(|| unknown_locale(&f.locale))?;
     store_locale(
@@ -379,7 +380,7 @@ async fn change_password(
     State(app): State<AppState>,
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
-    Form(f): Form<PasswordForm>,
+    FormBody(f): FormBody<PasswordForm>,
 ) -> AppResult<Response> {
     let tr = ctx.tr;
     if f.new_password != f.confirm_password {
@@ -489,7 +490,7 @@ async fn create_token_page(
     State(app): State<AppState>,
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
-    Form(f): Form<TokenForm>,
+    FormBody(f): FormBody<TokenForm>,
 ) -> AppResult<Response> {
     let days = f.expires_days.trim().parse().unwrap_or(0);
     let req = NewToken {

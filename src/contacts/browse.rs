@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, NaiveDateTime};
@@ -23,6 +23,7 @@ use crate::i18n::Tr;
 use crate::programs::Program;
 use crate::startup::AppState;
 use crate::web::error::{AppError, AppResult};
+use crate::web::extract::QueryParams;
 use crate::web::page::PageCtx;
 use crate::web::request::RequestMeta;
 
@@ -42,10 +43,7 @@ pub struct ListParams {
 }
 
 fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+    super::routes::given(v).map(str::to_owned)
 }
 
 fn local(field: &'static str, raw: &str, tz: Tz) -> Result<i64, AppError> {
@@ -135,7 +133,7 @@ pub async fn list_page(
     State(app): State<AppState>,
     ctx: PageCtx,
     IdPath(id): IdPath<ProgramId>,
-    Query(p): Query<ListParams>,
+    QueryParams(p): QueryParams<ListParams>,
 ) -> AppResult<Response> {
     let (program, scope) = program_for(&app, &ctx.user, id).await?;
     let (f, from, to) = filter_of(&app, &program, &scope, &p).await?;
@@ -199,7 +197,7 @@ pub async fn list_csv(
     State(app): State<AppState>,
     ctx: PageCtx,
     IdPath(id): IdPath<ProgramId>,
-    Query(p): Query<ListParams>,
+    QueryParams(p): QueryParams<ListParams>,
 ) -> AppResult<Response> {
     let (program, scope) = program_for(&app, &ctx.user, id).await?;
     let (f, from, to) = filter_of(&app, &program, &scope, &p).await?;

@@ -1,7 +1,7 @@
 //! The service dashboard, its CSV export and the KPI API.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::report::{Dimension, KpiLine, KpiQuery, KpiSettings, kpis};
-use crate::api::{ApiQuery, ApiUser, IdPath};
+use crate::api::{ApiUser, IdPath, QueryParams};
 use crate::auth::Principal;
 use crate::domain::{InvalidValue, ProgramId};
 use crate::i18n::Tr;
@@ -53,7 +53,7 @@ pub struct KpiParams {
     pub queue: Option<String>,
 }
 
-fn given(v: &Option<String>) -> Option<&str> {
+pub(super) fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
@@ -158,7 +158,7 @@ pub async fn api_kpis(
     State(app): State<AppState>,
     user: ApiUser,
     IdPath(id): IdPath<ProgramId>,
-    ApiQuery(p): ApiQuery<KpiParams>,
+    QueryParams(p): QueryParams<KpiParams>,
 ) -> AppResult<Json<KpiReport>> {
     let (program, scope) = program_for(&app, &user.0, id).await?;
     let q = query_of(&app, &program, &scope, &p).await?;
@@ -383,7 +383,7 @@ async fn service_page(
     State(app): State<AppState>,
     ctx: PageCtx,
     IdPath(id): IdPath<ProgramId>,
-    Query(p): Query<KpiParams>,
+    QueryParams(p): QueryParams<KpiParams>,
 ) -> AppResult<Response> {
     let (program, scope) = program_for(&app, &ctx.user, id).await?;
     let q = query_of(&app, &program, &scope, &p).await?;
@@ -423,7 +423,7 @@ async fn service_csv(
     State(app): State<AppState>,
     ctx: PageCtx,
     IdPath(id): IdPath<ProgramId>,
-    Query(p): Query<KpiParams>,
+    QueryParams(p): QueryParams<KpiParams>,
 ) -> AppResult<Response> {
     let (program, scope) = program_for(&app, &ctx.user, id).await?;
     let q = query_of(&app, &program, &scope, &p).await?;
@@ -506,4 +506,56 @@ fn drill_link(program: &Program, q: &KpiQuery, group: Option<&str>) -> String {
         program.id,
         serde_urlencoded::to_string(params).unwrap_or_default()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the dashboard shows for computed figures, rounded for display only.
+    #[test]
+    fn figures_are_shown_rounded() {
+        let line = KpiLine {
+            group: "1999-02".into(),
+            offered: 30_906,
+            handled: 27_162,
+            abandoned: 3_744,
+            short_abandoned: 2_160,
+            service_level: Some(0.524_461_269_656_377_4),
+            asa_s: Some(40.774_317_060_599_365),
+            aht_s: Some(176.352_993_152_197_9),
+            abandon_rate: Some(0.121_141_525_917_297_61),
+            longest_wait_s: Some(908),
+            transfers: 0,
+            first_response_s: None,
+            response_sla: None,
+            fcr: Some(0.396_503_198_294_243_1),
+            surveys: 7,
+            response_rate: None,
+            csat: Some(3.0 / 5.0),
+            nps: Some(1.0 / 7.0),
+            rq: None,
+        };
+        let r = Row::new(&line, String::new());
+        assert_eq!(
+            (
+                r.sl.as_str(),
+                r.asa.as_str(),
+                r.aht.as_str(),
+                r.abandon.as_str(),
+                r.fcr.as_str()
+            ),
+            ("52.4 %", "41 s", "176 s", "12.1 %", "39.7 %")
+        );
+        assert_eq!(
+            (r.csat.as_str(), r.nps.as_str(), r.rq.as_str()),
+            ("60.0 %", "+14", "–")
+        );
+        let t = tiles(Tr::default(), &line, 0.8);
+        assert_eq!(
+            t[1].status, "bad",
+            "52.4 % is more than 10 points under the 80 % target"
+        );
+        assert_eq!(t[1].note, "target 80 %");
+    }
 }

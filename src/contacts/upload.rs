@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{Multipart, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::{Extension, Json};
@@ -17,7 +17,7 @@ use tokio::io::AsyncWriteExt;
 use super::import::{self, BATCH_ROWS, ImportRequest, Summary};
 use super::mapping::{CONTACTS, Format, Kind, Mapping, SURVEYS};
 use super::store::{self, Job};
-use crate::api::{ApiQuery, ApiUser, IdPath};
+use crate::api::{ApiUser, IdPath, QueryParams};
 use crate::audit::{self, Actor, Event};
 use crate::auth::Capability;
 use crate::auth::middleware::actor_of;
@@ -161,7 +161,7 @@ pub async fn api_upload(
     user: ApiUser,
     Extension(meta): Extension<RequestMeta>,
     IdPath((id, kind)): IdPath<(ProgramId, String)>,
-    ApiQuery(p): ApiQuery<UploadParams>,
+    QueryParams(p): QueryParams<UploadParams>,
     body: Body,
 ) -> AppResult<(StatusCode, Json<Summary>)> {
     let program = program_to_import(&app, &user.0, id).await?;
@@ -260,7 +260,7 @@ pub async fn imports_page(
     State(app): State<AppState>,
     ctx: PageCtx,
     IdPath(id): IdPath<ProgramId>,
-    Query(q): Query<JobQuery>,
+    QueryParams(q): QueryParams<JobQuery>,
 ) -> AppResult<Response> {
     let program = program_to_import(&app, &ctx.user, id).await?;
     imports_view(&app, &ctx, &program, None, q.job, None).await

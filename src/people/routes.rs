@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
 use super::{GrantInput, Person, PersonInput, PersonPatch, PersonWithGrants};
-use crate::api::{ApiJson, ApiUser, IdPath};
+use crate::api::{ApiUser, IdPath, JsonBody};
 use crate::audit::Actor;
 use crate::auth::access::{GrantView, load_grants};
 use crate::auth::middleware::actor_of;
@@ -20,6 +20,7 @@ use crate::i18n::Tr;
 use crate::programs::{Program, Team};
 use crate::startup::AppState;
 use crate::web::error::{AppError, AppResult, ErrorBody};
+use crate::web::extract::{FormBody, QueryParams};
 use crate::web::page::PageCtx;
 use crate::web::request::RequestMeta;
 
@@ -90,7 +91,7 @@ async fn people_page(
     State(app): State<AppState>,
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
-    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
+    QueryParams(q): QueryParams<SearchQuery>,
 ) -> AppResult<Response> {
     admin(&ctx.user, &meta)?;
     let query = q.q.unwrap_or_default();
@@ -101,7 +102,7 @@ async fn create_person_page(
     State(app): State<AppState>,
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
-    Form(input): Form<PersonInput>,
+    FormBody(input): FormBody<PersonInput>,
 ) -> AppResult<Response> {
     let actor = admin(&ctx.user, &meta)?;
     match super::create(&app.db, &actor, &input).await {
@@ -227,7 +228,7 @@ async fn update_person_page(
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<PersonForm>,
+    FormBody(f): FormBody<PersonForm>,
 ) -> AppResult<Response> {
     let actor = admin(&ctx.user, &meta)?;
     let patch = PersonPatch {
@@ -277,7 +278,7 @@ async fn add_grant_page(
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<GrantForm>,
+    FormBody(f): FormBody<GrantForm>,
 ) -> AppResult<Response> {
     let actor = admin(&ctx.user, &meta)?;
     let result = match f.parse() {
@@ -325,7 +326,7 @@ pub async fn api_create(
     State(app): State<AppState>,
     user: ApiUser,
     Extension(meta): Extension<RequestMeta>,
-    ApiJson(input): ApiJson<PersonInput>,
+    JsonBody(input): JsonBody<PersonInput>,
 ) -> AppResult<(StatusCode, Json<Person>)> {
     let actor = admin(&user.0, &meta)?;
     Ok((
@@ -360,7 +361,7 @@ pub async fn api_update(
     user: ApiUser,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<PersonId>,
-    ApiJson(patch): ApiJson<PersonPatch>,
+    JsonBody(patch): JsonBody<PersonPatch>,
 ) -> AppResult<Json<Person>> {
     let actor = admin(&user.0, &meta)?;
     Ok(Json(super::update(&app.db, &actor, id, &patch).await?))
@@ -391,7 +392,7 @@ pub async fn api_add_grant(
     user: ApiUser,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<PersonId>,
-    ApiJson(input): ApiJson<GrantInput>,
+    JsonBody(input): JsonBody<GrantInput>,
 ) -> AppResult<(StatusCode, Json<GrantView>)> {
     let actor = admin(&user.0, &meta)?;
     Ok((
@@ -426,7 +427,7 @@ async fn add_code_page(
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<CodeForm>,
+    FormBody(f): FormBody<CodeForm>,
 ) -> AppResult<Response> {
     let actor = admin(&ctx.user, &meta)?;
     super::find(&app.db, id).await?.ok_or(AppError::NotFound)?;
@@ -441,7 +442,7 @@ async fn remove_code_page(
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<PersonId>,
-    Form(f): Form<CodeForm>,
+    FormBody(f): FormBody<CodeForm>,
 ) -> AppResult<Response> {
     let actor = admin(&ctx.user, &meta)?;
     super::agent_codes::remove(&app.db, &actor, id, f.program_id, &f.code).await?;

@@ -5,11 +5,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Form, Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
 use super::{Program, ProgramInput, ProgramPatch, Team, TeamInput};
-use crate::api::{ApiJson, ApiUser, IdPath};
+use crate::api::{ApiUser, IdPath, JsonBody};
 use crate::auth::Capability;
 use crate::auth::middleware::actor_of;
 use crate::auth::routes::form_error;
@@ -17,6 +17,7 @@ use crate::domain::ProgramId;
 use crate::i18n::Tr;
 use crate::startup::AppState;
 use crate::web::error::{AppResult, ErrorBody};
+use crate::web::extract::FormBody;
 use crate::web::page::PageCtx;
 use crate::web::request::RequestMeta;
 
@@ -149,7 +150,7 @@ async fn admin_create_program(
     State(app): State<AppState>,
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
-    Form(input): Form<ProgramInput>,
+    FormBody(input): FormBody<ProgramInput>,
 ) -> AppResult<Response> {
     ctx.user.check(Capability::ManageOrganisation)?;
     match super::create(&app.db, &actor_of(&ctx.user, &meta), &input).await {
@@ -218,7 +219,7 @@ async fn admin_update_program(
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<ProgramId>,
-    Form(f): Form<ProgramForm>,
+    FormBody(f): FormBody<ProgramForm>,
 ) -> AppResult<Response> {
     ctx.user.check(Capability::ManageOrganisation)?;
     let patch = ProgramPatch {
@@ -240,7 +241,7 @@ async fn admin_create_team(
     ctx: PageCtx,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<ProgramId>,
-    Form(input): Form<TeamInput>,
+    FormBody(input): FormBody<TeamInput>,
 ) -> AppResult<Response> {
     ctx.user.check(Capability::ManageOrganisation)?;
     match super::create_team(&app.db, &actor_of(&ctx.user, &meta), id, &input).await {
@@ -271,7 +272,7 @@ pub async fn api_create(
     State(app): State<AppState>,
     user: ApiUser,
     Extension(meta): Extension<RequestMeta>,
-    ApiJson(input): ApiJson<ProgramInput>,
+    JsonBody(input): JsonBody<ProgramInput>,
 ) -> AppResult<(StatusCode, Json<Program>)> {
     user.0.check(Capability::ManageOrganisation)?;
     let p = super::create(&app.db, &actor_of(&user.0, &meta), &input).await?;
@@ -300,7 +301,7 @@ pub async fn api_update(
     user: ApiUser,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<ProgramId>,
-    ApiJson(patch): ApiJson<ProgramPatch>,
+    JsonBody(patch): JsonBody<ProgramPatch>,
 ) -> AppResult<Json<Program>> {
     user.0.check(Capability::ManageOrganisation)?;
     Ok(Json(
@@ -330,7 +331,7 @@ pub async fn api_create_team(
     user: ApiUser,
     Extension(meta): Extension<RequestMeta>,
     IdPath(id): IdPath<ProgramId>,
-    ApiJson(input): ApiJson<TeamInput>,
+    JsonBody(input): JsonBody<TeamInput>,
 ) -> AppResult<(StatusCode, Json<Team>)> {
     user.0.check(Capability::ManageOrganisation)?;
     let t = super::create_team(&app.db, &actor_of(&user.0, &meta), id, &input).await?;

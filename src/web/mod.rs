@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod error;
+pub mod extract;
 pub mod page;
 pub mod request;
 

@@ -87,6 +87,20 @@ both_backends! {
         assert!(none.contains("Nobody matches."));
     }
 
+    async fn malformed_forms_get_a_clear_page(app: TestApp) {
+        app.seed_demo().await;
+        let c = app.signed_in("admin@example.com").await;
+        let agent = app.person_id("agent@example.com").await;
+        let page = format!("/admin/people/{agent}");
+        let r = app.post_form(&c, &page, &format!("{page}/agent-codes"), &[("program_id", "abc"), ("code", "x")]).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("program_id") && html.contains("<nav"), "a page that names the field: {html}");
+        let r = c.get(app.url("/admin/audit?limit=lots")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("limit"));
+    }
+
     async fn the_last_administrator_stays(app: TestApp) {
         app.seed_demo().await;
         let token = app.token_for("admin@example.com").await;
