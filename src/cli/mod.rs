@@ -516,9 +516,10 @@ async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
     let program = crate::programs::find_by_code(db, &args.program)
         .await?
         .with_context(|| format!("no program with code {}", args.program))?;
-    let dim = Dimension::parse(&args.by).map_err(|e| anyhow::anyhow!(e))?;
+    let (dim, then) = Dimension::parse_pair(&args.by).map_err(|e| anyhow::anyhow!(e))?;
     let settings = KpiSettings::default();
-    let query = KpiQuery::new(args.from, args.to, dim);
+    let mut query = KpiQuery::new(args.from, args.to, dim);
+    query.then = then;
     let (lines, total) = kpis(db, &program, &query, &settings)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
@@ -549,7 +550,7 @@ async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
             let secs = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into());
             let width = lines
                 .iter()
-                .map(|l| l.group.chars().count())
+                .map(|l| l.label().chars().count())
                 .max()
                 .unwrap_or(5)
                 .max(5);
@@ -572,7 +573,7 @@ async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
             let row = |l: &KpiLine| {
                 println!(
                     "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>6} {:>7}",
-                    l.group,
+                    l.label(),
                     l.offered,
                     l.handled,
                     l.abandoned,

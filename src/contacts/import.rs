@@ -10,14 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::mapping::{FieldError, Format, Mapping, Parsed};
 use super::record::{CsvRecord, JsonRecord, Record};
-use super::rollup;
 use super::store::{self, Counts, Prepared};
 use super::{NewContact, pseudonymise};
 use crate::domain::ProgramId;
 use crate::store::Db;
 
 /// How many rows go into one transaction.
-pub const BATCH_ROWS: usize = 5_000;
+pub const BATCH_ROWS: usize = 20_000;
 /// How many rejects per job are kept in the database for the UI (the file has them all).
 const REJECTS_KEPT: usize = 1_000;
 
@@ -145,17 +144,9 @@ impl ImportRow for Prepared {
         job: i64,
         rows: &[Self],
     ) -> Result<(u64, u64, u64), sqlx::Error> {
-        let up = store::upsert_batch(tx, program, job, rows).await?;
         let settings = super::report::KpiSettings::default();
-        if let (Some(since), Some(until)) = (up.since, up.until) {
-            let mut buckets = up.buckets.clone();
-            let flipped =
-                rollup::refresh_fcr(tx, program, &up.customers, since, until, settings.fcr_days)
-                    .await?;
-            buckets.extend(flipped);
-            rollup::refresh_buckets(tx, program, &buckets, &settings).await?;
-        }
-        Ok((up.accepted, up.updated, up.unchanged))
+        let s = super::bulk::store_batch(tx, program, job, rows, &settings).await?;
+        Ok((s.accepted, s.updated, s.unchanged))
     }
 }
 
@@ -374,6 +365,11 @@ pub async fn import_contacts(
 fn prepare(mut contact: NewContact, key: &[u8]) -> Prepared {
     let customer_ref = pseudonymise(key, &contact.customer);
     contact.customer = String::new();
+    // Stored trimmed, blank as none: first-contact resolution compares reasons in SQL.
+    contact.reason = contact
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
     let hash = format!(
         "{}{}",
         contact.fingerprint(),

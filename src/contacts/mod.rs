@@ -2,12 +2,16 @@
 //! helpdesk exports, and their storage.
 
 pub mod browse;
+mod bulk;
+pub mod calendar;
 pub mod import;
 pub mod mapping;
 pub mod record;
+mod repeats;
 pub mod report;
 pub mod rollup;
 pub mod routes;
+mod sqlite_bulk;
 pub mod store;
 pub mod surveys;
 pub mod upload;

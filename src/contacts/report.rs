@@ -1,13 +1,14 @@
 //! Service and customer KPIs of a program over a period, grouped by time bucket, queue, channel
 //! or agent. Computed here from the stored contacts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
+use super::calendar::{date_of, day_number, month_of, next_month, week_of};
 use super::mapping::local_to_utc;
-use super::rollup::{self, Totals};
+use super::rollup::{self, Grain, Side, Totals};
 use super::store::{self, FactRow};
 use crate::kpi::{
     Bucket, Channel, ContactFacts, Csat, FcrContact, Nps, Outcome, ServiceConfig, bucket_label,
@@ -26,6 +27,26 @@ pub enum Dimension {
 }
 
 impl Dimension {
+    /// One dimension, or two separated by a comma (`day,queue`): the groups of the second
+    /// within each group of the first.
+    pub fn parse_pair(s: &str) -> Result<(Self, Option<Self>), String> {
+        let parts: Vec<&str> = s.split(',').collect();
+        match parts.as_slice() {
+            [one] => Ok((Self::parse(one)?, None)),
+            [a, b] => {
+                let (a, b) = (Self::parse(a)?, Self::parse(b)?);
+                let time = |d: Dimension| matches!(d, Dimension::Time(_));
+                if a == b || (time(a) && time(b)) {
+                    return Err(format!(
+                        "--by {s}: two different dimensions, at most one of them a time"
+                    ));
+                }
+                Ok((a, Some(b)))
+            }
+            _ => Err(format!("--by {s}: at most two dimensions, e.g. day,queue")),
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self, String> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
             "interval" | "15min" | "15" => Dimension::Time(Bucket::Min15),
@@ -53,6 +74,8 @@ pub struct KpiQuery {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub by: Dimension,
+    /// A second grouping within the first, when given.
+    pub then: Option<Dimension>,
     /// Only this channel, queue or agent, when given.
     pub channel: Option<String>,
     pub queue: Option<String>,
@@ -67,11 +90,17 @@ impl KpiQuery {
             from,
             to,
             by,
+            then: None,
             channel: None,
             queue: None,
             agent: None,
             agents: None,
         }
+    }
+
+    /// The dimensions grouped by, in order.
+    pub fn dims(&self) -> Vec<Dimension> {
+        std::iter::once(self.by).chain(self.then).collect()
     }
 
     fn admits(&self, channel: &str, queue: &str, agent: &str) -> bool {
@@ -103,7 +132,10 @@ impl Default for KpiSettings {
 /// One line of figures. Rates are fractions 0–1; NPS −1..1; `None` when there is nothing to divide by.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct KpiLine {
+    /// The group's label (in the first dimension).
     pub group: String,
+    /// Its label in the second dimension, when grouped by two.
+    pub subgroup: Option<String>,
     pub offered: u64,
     pub handled: u64,
     pub abandoned: u64,
@@ -129,10 +161,20 @@ pub struct KpiLine {
 }
 
 impl KpiLine {
-    fn new(group: String, g: &Totals, s: &KpiSettings) -> KpiLine {
+    /// The group's labels, joined by " / " when grouped by two dimensions.
+    pub fn label(&self) -> String {
+        match &self.subgroup {
+            Some(s) => format!("{} / {s}", self.group),
+            None => self.group.clone(),
+        }
+    }
+
+    fn new(mut labels: Vec<String>, g: &Totals, s: &KpiSettings) -> KpiLine {
         let t = &g.service;
+        let subgroup = (labels.len() > 1).then(|| labels.swap_remove(1));
         KpiLine {
-            group,
+            group: labels.into_iter().next().unwrap_or_default(),
+            subgroup,
             offered: t.offered(),
             handled: t.handled,
             abandoned: t.abandoned,
@@ -181,19 +223,21 @@ fn facts_of(r: &FactRow) -> Option<ContactFacts> {
 
 /// The group a contact belongs to.
 fn label(
-    dim: Dimension,
+    dims: &[Dimension],
     tz: Tz,
     arrived_at: i64,
     channel: &str,
     queue: &str,
     agent: &str,
-) -> String {
-    match dim {
-        Dimension::Time(b) => bucket_label(arrived_at, tz, b),
-        Dimension::Queue => queue.to_owned(),
-        Dimension::Channel => channel.to_owned(),
-        Dimension::Agent => agent.to_owned(),
-    }
+) -> Vec<String> {
+    dims.iter()
+        .map(|d| match d {
+            Dimension::Time(b) => bucket_label(arrived_at, tz, *b),
+            Dimension::Queue => queue.to_owned(),
+            Dimension::Channel => channel.to_owned(),
+            Dimension::Agent => agent.to_owned(),
+        })
+        .collect()
 }
 
 fn program_tz(program: &Program) -> Result<Tz, String> {
@@ -204,7 +248,7 @@ fn program_tz(program: &Program) -> Result<Tz, String> {
 }
 
 fn lines(
-    groups: BTreeMap<String, Totals>,
+    groups: BTreeMap<Vec<String>, Totals>,
     total: &Totals,
     settings: &KpiSettings,
 ) -> (Vec<KpiLine>, KpiLine) {
@@ -212,11 +256,12 @@ fn lines(
         .into_iter()
         .map(|(k, g)| KpiLine::new(k, &g, settings))
         .collect();
-    (lines, KpiLine::new("total".into(), total, settings))
+    (lines, KpiLine::new(vec!["total".into()], total, settings))
 }
 
 /// The figures of `program` for the local days `from`..=`to`, one line per group (in order),
-/// and the line for the whole period, from the rollups.
+/// and the line for the whole period, from the rollups (or, for the few groupings the rollups
+/// do not keep, from the raw contacts).
 pub async fn kpis(
     db: &Db,
     program: &Program,
@@ -225,21 +270,126 @@ pub async fn kpis(
 ) -> Result<(Vec<KpiLine>, KpiLine), String> {
     let tz = program_tz(program)?;
     let (start, end) = period(tz, q.from, q.to)?;
-    let rows = rollup::read(db, program.id, start, end)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
+    let Some(side) = side_for(q) else {
+        return kpis_direct(db, program, q, settings).await;
+    };
+    let dims = q.dims();
+    let time = dims.iter().find_map(|d| match d {
+        Dimension::Time(b) => Some(*b),
+        _ => None,
+    });
+    let (first, last) = (day_number(q.from), day_number(q.to));
+    let reads: Vec<(Grain, i64, i64)> = match time {
+        Some(Bucket::Min15 | Bucket::Min30 | Bucket::Min60) => {
+            vec![(Grain::Interval, start, end - 1)]
+        }
+        Some(Bucket::Day) => vec![(Grain::Day, first, last)],
+        Some(Bucket::Week) => cover(first, last, Grain::Week),
+        Some(Bucket::Month) | None => cover(first, last, Grain::Month),
+    };
+    let mut groups: BTreeMap<Vec<String>, Totals> = BTreeMap::new();
     let mut total = Totals::default();
-    for r in rows
-        .iter()
-        .filter(|r| q.admits(&r.channel, &r.queue, &r.agent))
-    {
-        let t = r.totals();
-        let key = label(q.by, tz, r.bucket, &r.channel, &r.queue, &r.agent);
-        groups.entry(key).or_default().merge(&t);
-        total.merge(&t);
+    let mut labels: HashMap<(Grain, i64), String> = HashMap::new();
+    for (grain, lo, hi) in reads {
+        let rows = rollup::read(db, program.id, side, grain, lo, hi)
+            .await
+            .map_err(|e| e.to_string())?;
+        for r in &rows {
+            let admitted = match side {
+                Side::Queue => q.admits(&r.channel, &r.name, ""),
+                Side::Agent => q.admits(&r.channel, "", &r.name),
+            };
+            if !admitted {
+                continue;
+            }
+            let t = r.totals();
+            let key: Vec<String> = dims
+                .iter()
+                .map(|d| match d {
+                    Dimension::Time(b) => labels
+                        .entry((grain, r.period))
+                        .or_insert_with(|| period_label(tz, grain, r.period, *b))
+                        .clone(),
+                    Dimension::Channel => r.channel.clone(),
+                    Dimension::Queue | Dimension::Agent => r.name.clone(),
+                })
+                .collect();
+            groups.entry(key).or_default().merge(&t);
+            total.merge(&t);
+        }
     }
     Ok(lines(groups, &total, settings))
+}
+
+/// Which rollup side answers `q`: per agent when it is about agents, per queue otherwise;
+/// `None` when it needs both, or agents by time of day.
+fn side_for(q: &KpiQuery) -> Option<Side> {
+    let dims = q.dims();
+    let agents = dims.contains(&Dimension::Agent) || q.agent.is_some() || q.agents.is_some();
+    let queues = dims.contains(&Dimension::Queue) || q.queue.is_some();
+    let intraday = dims.iter().any(|d| {
+        matches!(
+            d,
+            Dimension::Time(Bucket::Min15 | Bucket::Min30 | Bucket::Min60)
+        )
+    });
+    match (agents, queues || intraday) {
+        (true, true) => None,
+        (true, false) => Some(Side::Agent),
+        (false, _) => Some(Side::Queue),
+    }
+}
+
+/// The rollup reads that cover the local days `first..=last`: whole weeks or months of
+/// `grain` where they fit, days at the edges.
+fn cover(first: i64, last: i64, grain: Grain) -> Vec<(Grain, i64, i64)> {
+    let start_of = |d: i64| match grain {
+        Grain::Week => week_of(d),
+        _ => month_of(d),
+    };
+    let next = |p: i64| match grain {
+        Grain::Week => p + 7,
+        _ => next_month(p),
+    };
+    // The first whole period starts on or after `first`; whole periods end by `last`.
+    let mut p = start_of(first);
+    if p < first {
+        p = next(p);
+    }
+    let (whole_first, mut whole_last) = (p, None);
+    while next(p) - 1 <= last {
+        whole_last = Some(p);
+        p = next(p);
+    }
+    match whole_last {
+        None => vec![(Grain::Day, first, last)],
+        Some(wl) => {
+            let mut reads = vec![(grain, whole_first, wl)];
+            if first < whole_first {
+                reads.push((Grain::Day, first, whole_first - 1));
+            }
+            let after = next(wl);
+            if after <= last {
+                reads.push((Grain::Day, after, last));
+            }
+            reads
+        }
+    }
+}
+
+/// The label, in bucket `b`, of the rollup period `period` of `grain`.
+fn period_label(tz: Tz, grain: Grain, period: i64, b: Bucket) -> String {
+    match grain {
+        Grain::Interval => bucket_label(period, tz, b),
+        _ => {
+            let first = match b {
+                Bucket::Week => week_of(period),
+                Bucket::Month => month_of(period),
+                _ => period,
+            };
+            b.label(date_of(first).and_time(NaiveTime::MIN))
+        }
+    }
 }
 
 /// The same figures computed directly from the raw contacts and survey answers: the reference
@@ -252,7 +402,7 @@ pub async fn kpis_direct(
 ) -> Result<(Vec<KpiLine>, KpiLine), String> {
     let tz = program_tz(program)?;
     let (start, end) = period(tz, q.from, q.to)?;
-    let dim = q.by;
+    let dims = q.dims();
     // Contacts after the period tell whether a contact in it was a first-time resolution.
     let horizon = end + i64::from(settings.fcr_days) * 86_400_000;
     let rows = store::facts(db, program.id, start, horizon)
@@ -267,7 +417,7 @@ pub async fn kpis_direct(
         })
         .collect();
     let resolved = first_contact_resolution(&fcr_input, settings.fcr_days);
-    let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
+    let mut groups: BTreeMap<Vec<String>, Totals> = BTreeMap::new();
     let mut total = Totals::default();
     for (r, first_time) in rows.iter().zip(resolved) {
         if r.arrived_at >= end {
@@ -277,7 +427,7 @@ pub async fn kpis_direct(
         if !q.admits(&r.channel, &r.queue, &r.agent) {
             continue;
         }
-        let key = label(dim, tz, r.arrived_at, &r.channel, &r.queue, &r.agent);
+        let key = label(&dims, tz, r.arrived_at, &r.channel, &r.queue, &r.agent);
         let g = groups.entry(key).or_default();
         for acc in [&mut *g, &mut total] {
             acc.service.add(&f, &settings.service);
@@ -296,7 +446,7 @@ pub async fn kpis_direct(
         }
         let csat = a.csat.and_then(|v| Csat::parse(i64::from(v)).ok());
         let nps = a.nps.and_then(|v| Nps::parse(i64::from(v)).ok());
-        let key = label(dim, tz, a.arrived_at, &a.channel, &a.queue, &a.agent);
+        let key = label(&dims, tz, a.arrived_at, &a.channel, &a.queue, &a.agent);
         let g = groups.entry(key).or_default();
         for acc in [&mut *g, &mut total] {
             acc.survey.add(csat, nps, a.rq);

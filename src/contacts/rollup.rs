@@ -1,9 +1,11 @@
-//! Rollups: additive KPI totals per 15-minute interval × channel × queue × agent, refreshed for
-//! the intervals an import touches, so reports and dashboards never scan raw contacts. Every
-//! zone's offset is a whole number of quarter hours, so a UTC quarter hour is a local one too.
+//! Rollups: additive KPI totals, so reports and dashboards never scan raw contacts. Two sides:
+//! per queue (by quarter hour, local day, week and month) and per agent (by local day, week
+//! and month), each also by channel. Imports add the share of new contacts; changes recount
+//! the local days they touch from the raw rows, and the weeks and months from those days.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::calendar::{Calendar, day_start_utc, month_of, next_month, week_of};
 use super::report::KpiSettings;
 use crate::domain::ProgramId;
 use crate::kpi::{
@@ -36,15 +38,118 @@ impl Totals {
         self.survey.merge(&o.survey);
         self.surveys += o.surveys;
     }
+
+    /// Count one contact: its service facts, its first-contact resolution (answered contacts
+    /// of a known customer; `repeat` says the customer came back) and its survey answer.
+    pub fn add_contact(
+        &mut self,
+        facts: &ContactFacts,
+        has_customer: bool,
+        repeat: Option<bool>,
+        survey: Option<SurveyShare>,
+        settings: &KpiSettings,
+    ) {
+        self.service.add(facts, &settings.service);
+        if facts.outcome.is_answered() && has_customer {
+            self.fcr.contacts += 1;
+            self.fcr.resolved += u64::from(repeat == Some(false));
+        }
+        if let Some(s) = survey {
+            self.surveys += 1;
+            self.survey.add(
+                s.csat.and_then(|v| Csat::parse(i64::from(v)).ok()),
+                s.nps.and_then(|v| Nps::parse(i64::from(v)).ok()),
+                s.rq,
+            );
+        }
+    }
+}
+
+/// A contact's survey answer, as stored.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub struct SurveyShare {
+    pub csat: Option<i16>,
+    pub nps: Option<i16>,
+    pub rq: Option<bool>,
+}
+
+/// Which name a rollup row is kept under besides its channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Side {
+    Queue,
+    Agent,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Queue => "queue",
+            Side::Agent => "agent",
+        }
+    }
+}
+
+/// The length of a rollup row's period. `Interval` periods are UTC quarter hours (ms); the
+/// others are local periods, as the day number of their first day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grain {
+    Interval,
+    Day,
+    Week,
+    Month,
+}
+
+impl Grain {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Interval => "interval",
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+        }
+    }
 }
 
 /// The key of a rollup row within its program.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Key {
-    pub bucket: i64,
+    pub side: Side,
+    pub grain: Grain,
+    pub period: i64,
     pub channel: String,
-    pub queue: String,
-    pub agent: String,
+    pub name: String,
+}
+
+/// The rollup rows a contact counts in.
+pub fn keys(cal: &mut Calendar, arrived: i64, channel: &str, queue: &str, agent: &str) -> [Key; 7] {
+    let p = cal.periods(arrived);
+    let key = |side: Side, grain: Grain, period: i64| Key {
+        side,
+        grain,
+        period,
+        channel: channel.to_owned(),
+        name: match side {
+            Side::Queue => queue.to_owned(),
+            Side::Agent => agent.to_owned(),
+        },
+    };
+    [
+        key(Side::Queue, Grain::Interval, bucket_of(arrived)),
+        key(Side::Queue, Grain::Day, p.day),
+        key(Side::Queue, Grain::Week, p.week),
+        key(Side::Queue, Grain::Month, p.month),
+        key(Side::Agent, Grain::Day, p.day),
+        key(Side::Agent, Grain::Week, p.week),
+        key(Side::Agent, Grain::Month, p.month),
+    ]
+}
+
+/// What to add to a rollup row: the totals of new contacts, less the first-contact
+/// resolutions its earlier contacts lost.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Delta {
+    pub totals: Totals,
+    pub lost_resolutions: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -67,38 +172,44 @@ struct ContactRow {
     rq: Option<bool>,
 }
 
-fn secs(v: i64) -> u32 {
+pub fn secs(v: i64) -> u32 {
     u32::try_from(v.max(0)).unwrap_or(u32::MAX)
 }
 
-/// Contiguous runs of buckets, as `[start, end)` times.
-fn ranges(buckets: &BTreeSet<i64>) -> Vec<(i64, i64)> {
+/// Contiguous runs of day numbers, as inclusive ranges.
+fn runs(days: &BTreeSet<i64>) -> Vec<(i64, i64)> {
     let mut out: Vec<(i64, i64)> = Vec::new();
-    for &b in buckets {
+    for &d in days {
         match out.last_mut() {
-            Some((_, end)) if *end == b => *end = b + BUCKET_MS,
-            _ => out.push((b, b + BUCKET_MS)),
+            Some((_, last)) if *last + 1 == d => *last = d,
+            _ => out.push((d, d)),
         }
     }
     out
 }
 
-/// Recompute the rollup rows of `buckets` from the stored contacts and their survey answers.
-pub async fn refresh_buckets(
+/// Recount the rollup rows of the local `days` from the stored contacts and their survey
+/// answers: quarter hours and days from the raw rows, then their weeks and months from the days.
+pub async fn recount_days(
     tx: &mut Tx,
     program: ProgramId,
-    buckets: &BTreeSet<i64>,
+    cal: &mut Calendar,
+    days: &BTreeSet<i64>,
     settings: &KpiSettings,
 ) -> Result<(), sqlx::Error> {
     const READ: &str = "SELECT c.arrived_at, c.channel, c.queue, c.agent, c.outcome, c.wait_s, c.talk_s, c.hold_s, \
         c.acw_s, c.first_response_s, c.customer_ref, c.fcr_repeat, s.id IS NOT NULL AS has_survey, s.csat, s.nps, s.rq \
         FROM contacts c LEFT JOIN surveys s ON s.program_id = c.program_id AND s.contact_external_id = c.external_id \
         WHERE c.program_id = $1 AND c.arrived_at >= $2 AND c.arrived_at < $3";
-    const DELETE: &str =
-        "DELETE FROM contact_rollups WHERE program_id = $1 AND bucket >= $2 AND bucket < $3";
-    for (from, to) in ranges(buckets) {
+    const DELETE: &str = "DELETE FROM contact_rollups WHERE program_id = $1 AND ((grain = 'interval' AND period >= $2 \
+        AND period < $3) OR (grain = 'day' AND period >= $4 AND period <= $5))";
+    for (first, last) in runs(days) {
+        let (from, to) = (
+            day_start_utc(cal.tz, first),
+            day_start_utc(cal.tz, last + 1),
+        );
         let rows: Vec<ContactRow> = on_tx!(tx, t => sqlx::query_as(READ).bind(program).bind(from).bind(to).fetch_all(t).await)?;
-        let mut groups: BTreeMap<Key, Totals> = BTreeMap::new();
+        let mut groups: BTreeMap<Key, Delta> = BTreeMap::new();
         for r in rows {
             let (Ok(channel), Ok(outcome)) =
                 (Channel::parse(&r.channel), Outcome::parse(&r.outcome))
@@ -114,43 +225,73 @@ pub async fn refresh_buckets(
                 hold_s: secs(r.hold_s),
                 acw_s: secs(r.acw_s),
             };
-            let key = Key {
-                bucket: bucket_of(r.arrived_at),
-                channel: r.channel,
-                queue: r.queue,
-                agent: r.agent,
-            };
-            let g = groups.entry(key).or_default();
-            g.service.add(&facts, &settings.service);
-            if outcome.is_answered() && !r.customer_ref.is_empty() {
-                g.fcr.contacts += 1;
-                g.fcr.resolved += u64::from(r.fcr_repeat == Some(false));
-            }
-            if r.has_survey {
-                g.surveys += 1;
-                g.survey.add(
-                    r.csat.and_then(|v| Csat::parse(i64::from(v)).ok()),
-                    r.nps.and_then(|v| Nps::parse(i64::from(v)).ok()),
-                    r.rq,
-                );
+            let survey = r.has_survey.then_some(SurveyShare {
+                csat: r.csat,
+                nps: r.nps,
+                rq: r.rq,
+            });
+            for key in keys(cal, r.arrived_at, &r.channel, &r.queue, &r.agent) {
+                if matches!(key.grain, Grain::Interval | Grain::Day) {
+                    groups.entry(key).or_default().totals.add_contact(
+                        &facts,
+                        !r.customer_ref.is_empty(),
+                        r.fcr_repeat,
+                        survey,
+                        settings,
+                    );
+                }
             }
         }
-        on_tx!(tx, t => sqlx::query(DELETE).bind(program).bind(from).bind(to).execute(t).await.map(|_| ()))?;
-        let rows: Vec<(&Key, &Totals)> = groups.iter().collect();
-        // Small multi-row INSERTs: many parameters in one statement are slow on SQLite.
-        for chunk in rows.chunks(25) {
-            write_rows(tx, program, chunk).await?;
-        }
+        on_tx!(tx, t => sqlx::query(DELETE).bind(program).bind(from).bind(to).bind(first).bind(last)
+            .execute(t).await.map(|_| ()))?;
+        add(tx, program, &groups).await?;
+    }
+    let weeks: BTreeSet<i64> = days.iter().map(|&d| week_of(d)).collect();
+    let months: BTreeSet<i64> = days.iter().map(|&d| month_of(d)).collect();
+    for w in weeks {
+        sum_days(tx, program, Grain::Week, w, w + 7).await?;
+    }
+    for m in months {
+        sum_days(tx, program, Grain::Month, m, next_month(m)).await?;
     }
     Ok(())
 }
 
-const COLUMNS: [&str; 31] = [
+/// Rewrite the `grain` rows of the period starting on day `first` as the sum of its days
+/// `[first, end)`.
+async fn sum_days(
+    tx: &mut Tx,
+    program: ProgramId,
+    grain: Grain,
+    first: i64,
+    end: i64,
+) -> Result<(), sqlx::Error> {
+    const DELETE: &str =
+        "DELETE FROM contact_rollups WHERE program_id = $1 AND grain = $2 AND period = $3";
+    let sums: Vec<String> = COLUMNS[6..]
+        .iter()
+        .map(|c| match *c {
+            "longest_wait_s" => format!("MAX({c})"),
+            _ => format!("SUM({c})"),
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO contact_rollups ({}) SELECT program_id, side, $2, $3, channel, name, {} FROM contact_rollups \
+         WHERE program_id = $1 AND grain = 'day' AND period >= $3 AND period < $4 GROUP BY program_id, side, channel, name",
+        COLUMNS.join(", "),
+        sums.join(", ")
+    );
+    on_tx!(tx, t => sqlx::query(DELETE).bind(program).bind(grain.as_str()).bind(first).execute(t).await.map(|_| ()))?;
+    on_tx!(tx, t => sqlx::query(&sql).bind(program).bind(grain.as_str()).bind(first).bind(end).execute(t).await.map(|_| ()))
+}
+
+const COLUMNS: [&str; 32] = [
     "program_id",
-    "bucket",
+    "side",
+    "grain",
+    "period",
     "channel",
-    "queue",
-    "agent",
+    "name",
     "handled",
     "transferred",
     "abandoned",
@@ -179,42 +320,124 @@ const COLUMNS: [&str; 31] = [
     "rq_yes",
 ];
 
+/// Where `fcr_resolved` sits in [`measures`].
+const FCR_RESOLVED: usize = 16;
+
 fn n(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-async fn write_rows(
-    tx: &mut Tx,
-    program: ProgramId,
-    rows: &[(&Key, &Totals)],
-) -> Result<(), sqlx::Error> {
-    let width = COLUMNS.len();
-    let values: Vec<String> = (0..rows.len())
-        .map(|r| {
-            let cells: Vec<String> = (1..=width).map(|c| format!("${}", r * width + c)).collect();
-            format!("({})", cells.join(", "))
+/// A delta's measures in the order of `COLUMNS[6..]`.
+pub fn measures(d: &Delta) -> [i64; 26] {
+    let g = &d.totals;
+    let (s, f, v) = (&g.service, &g.fcr, &g.survey);
+    let mut m = [
+        n(s.handled),
+        n(s.transferred),
+        n(s.abandoned),
+        n(s.short_abandoned),
+        n(s.bot_resolved),
+        n(s.answered_within_t),
+        n(s.abandoned_within_t),
+        n(s.wait_answered_s),
+        i64::from(s.longest_wait_s),
+        n(s.talk_s),
+        n(s.hold_s),
+        n(s.acw_s),
+        n(s.responded),
+        n(s.responded_within_sla),
+        n(s.first_response_s_sum),
+        n(f.contacts),
+        n(f.resolved),
+        n(g.surveys),
+        n(v.csat_answers),
+        n(v.csat_top2),
+        n(v.csat_sum),
+        n(v.nps_answers),
+        n(v.promoters),
+        n(v.detractors),
+        n(v.rq_answers),
+        n(v.rq_yes),
+    ];
+    m[FCR_RESOLVED] -= d.lost_resolutions;
+    m
+}
+
+/// The statement that adds one row's measures to the stored row (creating it when missing).
+pub fn add_statement(placeholders: &str) -> String {
+    let sets: Vec<String> = COLUMNS[6..]
+        .iter()
+        .map(|c| match *c {
+            "longest_wait_s" => format!(
+                "{c} = CASE WHEN excluded.{c} > contact_rollups.{c} THEN excluded.{c} ELSE contact_rollups.{c} END"
+            ),
+            _ => format!("{c} = contact_rollups.{c} + excluded.{c}"),
         })
         .collect();
-    let sql = format!(
-        "INSERT INTO contact_rollups ({}) VALUES {}",
+    format!(
+        "INSERT INTO contact_rollups ({}) {placeholders} ON CONFLICT (program_id, side, grain, period, channel, name) \
+         DO UPDATE SET {}",
         COLUMNS.join(", "),
-        values.join(", ")
-    );
-    on_tx!(tx, t => {
-        let mut q = sqlx::query(&sql);
-        for (k, g) in rows {
-            let (s, f, v) = (&g.service, &g.fcr, &g.survey);
-            q = q.bind(program).bind(k.bucket).bind(k.channel.clone()).bind(k.queue.clone()).bind(k.agent.clone())
-                .bind(n(s.handled)).bind(n(s.transferred)).bind(n(s.abandoned)).bind(n(s.short_abandoned))
-                .bind(n(s.bot_resolved)).bind(n(s.answered_within_t)).bind(n(s.abandoned_within_t))
-                .bind(n(s.wait_answered_s)).bind(i64::from(s.longest_wait_s)).bind(n(s.talk_s)).bind(n(s.hold_s))
-                .bind(n(s.acw_s)).bind(n(s.responded)).bind(n(s.responded_within_sla)).bind(n(s.first_response_s_sum))
-                .bind(n(f.contacts)).bind(n(f.resolved)).bind(n(g.surveys)).bind(n(v.csat_answers)).bind(n(v.csat_top2))
-                .bind(n(v.csat_sum)).bind(n(v.nps_answers)).bind(n(v.promoters)).bind(n(v.detractors))
-                .bind(n(v.rq_answers)).bind(n(v.rq_yes));
+        sets.join(", ")
+    )
+}
+
+/// Add `deltas` to the stored rollup rows, creating missing ones.
+pub async fn add(
+    tx: &mut Tx,
+    program: ProgramId,
+    deltas: &BTreeMap<Key, Delta>,
+) -> Result<(), sqlx::Error> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<(&Key, &Delta)> = deltas.iter().collect();
+    match tx {
+        Tx::Sqlite(t) => {
+            // One prepared statement, one row at a time: sqlx binds many parameters slowly.
+            let params: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("${i}")).collect();
+            let sql = add_statement(&format!("VALUES ({})", params.join(", ")));
+            super::sqlite_bulk::write_rollups(t, &sql, program, &rows).await
         }
-        q.execute(t).await.map(|_| ())
-    })
+        Tx::Pg(t) => {
+            // One statement, each column an array.
+            let casts: Vec<String> = (7..=COLUMNS.len())
+                .map(|i| format!("${i}::int8[]"))
+                .collect();
+            let sql = add_statement(&format!(
+                "SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], {})",
+                casts.join(", ")
+            ));
+            let all: Vec<[i64; 26]> = rows.iter().map(|(_, d)| measures(d)).collect();
+            let mut q = sqlx::query(&sql)
+                .bind(program)
+                .bind(
+                    rows.iter()
+                        .map(|(k, _)| k.side.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    rows.iter()
+                        .map(|(k, _)| k.grain.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(rows.iter().map(|(k, _)| k.period).collect::<Vec<_>>())
+                .bind(
+                    rows.iter()
+                        .map(|(k, _)| k.channel.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(
+                    rows.iter()
+                        .map(|(k, _)| k.name.as_str())
+                        .collect::<Vec<_>>(),
+                );
+            for i in 0..26 {
+                q = q.bind(all.iter().map(|m| m[i]).collect::<Vec<_>>());
+            }
+            q.execute(&mut **t).await.map(|_| ())
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -228,7 +451,8 @@ struct FcrRow {
 
 /// Re-evaluate first-contact resolution for the contacts of `customers` that arrived up to
 /// `until` and may have a repeat in `[since, until]` (+ the window), after contacts of these
-/// customers arrived or changed in `[since, until]`. Returns the buckets whose flags changed.
+/// customers arrived or changed in `[since, until]`. Returns the arrivals of the contacts whose
+/// flags changed.
 pub async fn refresh_fcr(
     tx: &mut Tx,
     program: ProgramId,
@@ -270,7 +494,7 @@ pub async fn refresh_fcr(
             let repeat = !first_time;
             if r.arrived_at <= until && r.fcr_repeat != Some(repeat) {
                 flips[usize::from(repeat)].push(r.id);
-                changed.insert(bucket_of(r.arrived_at));
+                changed.insert(r.arrived_at);
             }
         }
         for (value, ids) in flips.iter().enumerate() {
@@ -296,10 +520,9 @@ pub async fn refresh_fcr(
 /// One stored rollup row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RollupRow {
-    pub bucket: i64,
+    pub period: i64,
     pub channel: String,
-    pub queue: String,
-    pub agent: String,
+    pub name: String,
     pub handled: i64,
     pub transferred: i64,
     pub abandoned: i64,
@@ -368,28 +591,45 @@ impl RollupRow {
     }
 }
 
-/// The rollup rows of a program's intervals in `[from, to)`.
+/// A program's rollup rows of one side and grain whose periods lie in `[from, to]`.
 pub async fn read(
     db: &Db,
     program: ProgramId,
+    side: Side,
+    grain: Grain,
     from: i64,
     to: i64,
 ) -> Result<Vec<RollupRow>, sqlx::Error> {
     let sql = format!(
-        "SELECT {} FROM contact_rollups WHERE program_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket",
-        COLUMNS[1..].join(", ")
+        "SELECT {} FROM contact_rollups WHERE program_id = $1 AND side = $2 AND grain = $3 \
+         AND period >= $4 AND period <= $5",
+        COLUMNS[3..].join(", ")
     );
-    on_db!(db, p => sqlx::query_as(&sql).bind(program).bind(from).bind(to).fetch_all(p).await)
+    on_db!(db, p => sqlx::query_as(&sql).bind(program).bind(side.as_str()).bind(grain.as_str())
+        .bind(from).bind(to).fetch_all(p).await)
 }
 
 /// The start of the latest quarter hour with contacts, if any.
 pub async fn latest_bucket(db: &Db, program: ProgramId) -> Result<Option<i64>, sqlx::Error> {
-    const SQL: &str = "SELECT MAX(bucket) FROM contact_rollups WHERE program_id = $1";
+    const SQL: &str = "SELECT MAX(period) FROM contact_rollups WHERE program_id = $1 AND side = 'queue' \
+                       AND grain = 'interval'";
     on_db!(db, p => sqlx::query_scalar::<_, Option<i64>>(SQL).bind(program).fetch_one(p).await)
 }
 
+/// A program's time zone, for its local calendar.
+pub async fn calendar(tx: &mut Tx, program: ProgramId) -> Result<Calendar, sqlx::Error> {
+    const SQL: &str = "SELECT timezone FROM programs WHERE id = $1";
+    let tz: String = on_tx!(tx, t => sqlx::query_scalar(SQL).bind(program).fetch_one(t).await)?;
+    Ok(Calendar::new(tz.parse().unwrap_or(chrono_tz::UTC)))
+}
+
+/// The local days of instants.
+pub fn days_of(cal: &mut Calendar, instants: impl IntoIterator<Item = i64>) -> BTreeSet<i64> {
+    instants.into_iter().map(|t| cal.periods(t).day).collect()
+}
+
 /// Recompute first-contact resolution and every rollup row of a program from its contacts
-/// (after an upgrade that adds rollups, or a change of KPI settings).
+/// (after an upgrade that changes rollups, or a change of KPI settings or time zone).
 pub async fn rebuild(
     db: &Db,
     program: ProgramId,
@@ -404,7 +644,8 @@ pub async fn rebuild(
         on_tx!(&mut tx, t => sqlx::query_scalar(CUSTOMERS).bind(program).fetch_all(t).await)?;
     let arrivals: Vec<i64> =
         on_tx!(&mut tx, t => sqlx::query_scalar(ARRIVALS).bind(program).fetch_all(t).await)?;
-    let buckets: BTreeSet<i64> = arrivals.iter().copied().map(bucket_of).collect();
+    let mut cal = calendar(&mut tx, program).await?;
+    let days = days_of(&mut cal, arrivals.iter().copied());
     if let (Some(&since), Some(&until)) = (arrivals.iter().min(), arrivals.iter().max()) {
         let customers: BTreeSet<String> = customers.into_iter().collect();
         refresh_fcr(
@@ -418,13 +659,13 @@ pub async fn rebuild(
         .await?;
     }
     on_tx!(&mut tx, t => sqlx::query(CLEAR).bind(program).execute(t).await.map(|_| ()))?;
-    refresh_buckets(&mut tx, program, &buckets, settings).await?;
+    recount_days(&mut tx, program, &mut cal, &days, settings).await?;
     tx.commit().await?;
     Ok(arrivals.len() as u64)
 }
 
 /// Build the rollups of programs that have contacts but none yet (a database from before
-/// rollups existed). Run at start-up; does nothing on a current database.
+/// these rollups existed). Run at start-up; does nothing on a current database.
 pub async fn ensure(db: &Db) -> Result<(), sqlx::Error> {
     const MISSING: &str = "SELECT p.id FROM programs p WHERE EXISTS (SELECT 1 FROM contacts c WHERE c.program_id = p.id) \
                            AND NOT EXISTS (SELECT 1 FROM contact_rollups r WHERE r.program_id = p.id)";

@@ -92,7 +92,7 @@ pub(super) async fn query_of(
     scope: &Scope,
     p: &KpiParams,
 ) -> AppResult<KpiQuery> {
-    let by = Dimension::parse(given(&p.by).unwrap_or("day"))
+    let (by, then) = Dimension::parse_pair(given(&p.by).unwrap_or("day"))
         .map_err(|m| AppError::Invalid(InvalidValue::new("by", "by", m)))?;
     let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
     let to = match given(&p.to) {
@@ -119,6 +119,7 @@ pub(super) async fn query_of(
         );
     }
     let mut q = KpiQuery::new(from, to, by);
+    q.then = then;
     q.channel = given(&p.channel).map(str::to_owned);
     q.queue = given(&p.queue).map(str::to_owned);
     q.agents = scope.clone();
@@ -212,7 +213,7 @@ pub struct Row {
 impl Row {
     fn new(l: &KpiLine, link: String) -> Self {
         Row {
-            group: l.group.clone(),
+            group: l.label(),
             link,
             offered: l.offered,
             handled: l.handled,
@@ -517,6 +518,7 @@ mod tests {
     fn figures_are_shown_rounded() {
         let line = KpiLine {
             group: "1999-02".into(),
+            subgroup: None,
             offered: 30_906,
             handled: 27_162,
             abandoned: 3_744,

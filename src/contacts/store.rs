@@ -1,7 +1,5 @@
 //! Contacts, import jobs and rejects in the database.
 
-use std::collections::HashMap;
-
 use super::NewContact;
 use crate::auth::secret::random_token;
 use crate::domain::{ProgramId, Timestamp, now};
@@ -125,12 +123,8 @@ const COLUMNS: [&str; 24] = [
 macro_rules! bind_contact {
     ($q:expr, $program:expr, $job:expr, $at:expr, $p:expr) => {{
         let c = &$p.contact;
-        let transcript = c
-            .transcript
-            .as_ref()
-            .map(|t| serde_json::to_string(t).unwrap_or_default());
-        let attributes = (!c.attributes.is_empty())
-            .then(|| serde_json::to_string(&c.attributes).unwrap_or_default());
+        let transcript = $p.transcript_json();
+        let attributes = $p.attributes_json();
         $q.bind($program)
             .bind(c.external_id.clone())
             .bind(c.channel.as_str())
@@ -158,134 +152,29 @@ macro_rules! bind_contact {
     }};
 }
 
-fn placeholders(rows: usize, per_row: usize, first: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let cells: Vec<String> = (0..per_row)
-                .map(|c| format!("${}", first + r * per_row + c))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Rows per multi-row INSERT and ids per lookup. SQLite (through sqlx) handles statements with
-/// thousands of parameters far more slowly than several small ones; these sizes measured fastest.
-const INSERT_CHUNK: usize = 25;
-const LOOKUP_CHUNK: usize = 100;
-
-/// What storing a batch did, and what it touched: the intervals and customers whose rollups
-/// and first-contact resolution need another look.
-#[derive(Debug, Clone, Default)]
-pub struct Upserted {
-    pub accepted: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub buckets: std::collections::BTreeSet<i64>,
-    pub customers: std::collections::BTreeSet<String>,
-    pub since: Option<i64>,
-    pub until: Option<i64>,
-}
-
-impl Upserted {
-    fn touch(&mut self, arrived: i64, customer: &str) {
-        self.buckets.insert(super::rollup::bucket_of(arrived));
-        if !customer.is_empty() {
-            self.customers.insert(customer.to_owned());
-        }
-        self.since = Some(self.since.map_or(arrived, |s| s.min(arrived)));
-        self.until = Some(self.until.map_or(arrived, |u| u.max(arrived)));
-    }
-}
-
-/// Store a batch: new contacts are inserted, changed ones updated, identical ones left alone.
-/// Returns (accepted, updated, unchanged). `batch` holds each external id at most once.
-pub async fn upsert_batch(
+/// Update a stored contact to its changed version (first-contact resolution and rollups are
+/// recounted by the caller).
+pub async fn update_contact(
     tx: &mut Tx,
     program: ProgramId,
     job: i64,
-    batch: &[Prepared],
-) -> Result<Upserted, sqlx::Error> {
-    let mut out = Upserted::default();
-    if batch.is_empty() {
-        return Ok(out);
-    }
-    let at: Timestamp = now();
-    // Looked up in small chunks: SQLite binds many parameters slowly.
-    let mut existing: Vec<(String, String, i64, String)> = Vec::new();
-    for part in batch.chunks(LOOKUP_CHUNK) {
-        let ids = placeholders(1, part.len(), 2)
-            .trim_matches(|c| c == '(' || c == ')')
-            .to_owned();
-        let sql = format!(
-            "SELECT external_id, row_hash, arrived_at, customer_ref FROM contacts WHERE program_id = $1 AND external_id IN ({ids})"
-        );
-        let found: Vec<(String, String, i64, String)> = on_tx!(tx, t => {
-            let mut q = sqlx::query_as(&sql).bind(program);
-            for p in part {
-                q = q.bind(p.contact.external_id.clone());
-            }
-            q.fetch_all(t).await
-        })?;
-        existing.extend(found);
-    }
-    let existing: HashMap<String, (String, i64, String)> = existing
-        .into_iter()
-        .map(|(id, hash, arrived, customer)| (id, (hash, arrived, customer)))
+    at: Timestamp,
+    p: &Prepared,
+) -> Result<(), sqlx::Error> {
+    let sets: Vec<String> = COLUMNS
+        .iter()
+        .enumerate()
+        .skip(2)
+        .map(|(i, c)| format!("{c} = ${}", i + 1))
         .collect();
-    let (mut fresh, mut changed) = (Vec::new(), Vec::new());
-    for p in batch {
-        match existing.get(&p.contact.external_id) {
-            None => fresh.push(p),
-            Some((h, _, _)) if *h == p.hash => out.unchanged += 1,
-            Some((_, arrived, customer)) => {
-                // What the old version touched changes too.
-                out.touch(*arrived, customer);
-                changed.push(p);
-            }
-        }
-    }
-    for p in fresh.iter().chain(changed.iter()) {
-        out.touch(p.contact.arrived_ms, &p.customer_ref);
-    }
-    out.accepted = fresh.len() as u64;
-    out.updated = changed.len() as u64;
-    let cols = COLUMNS;
-    // Inserts in chunks under both backends' bind limits.
-    for chunk in fresh.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO contacts ({}) VALUES {}",
-            cols.join(", "),
-            placeholders(chunk.len(), cols.len(), 1)
-        );
-        on_tx!(tx, t => {
-            let mut q = sqlx::query(&sql);
-            for p in chunk {
-                q = bind_contact!(q, program, job, at, p);
-            }
-            q.execute(t).await.map(|_| ())
-        })?;
-    }
-    if !changed.is_empty() {
-        let sets: Vec<String> = cols
-            .iter()
-            .enumerate()
-            .skip(2)
-            .map(|(i, c)| format!("{c} = ${}", i + 1))
-            .collect();
-        let sql = format!(
-            "UPDATE contacts SET {} WHERE program_id = $1 AND external_id = $2",
-            sets.join(", ")
-        );
-        for p in &changed {
-            on_tx!(tx, t => {
-                let q = sqlx::query(&sql);
-                bind_contact!(q, program, job, at, p).execute(t).await.map(|_| ())
-            })?;
-        }
-    }
-    Ok(out)
+    let sql = format!(
+        "UPDATE contacts SET {} WHERE program_id = $1 AND external_id = $2",
+        sets.join(", ")
+    );
+    on_tx!(tx, t => {
+        let q = sqlx::query(&sql);
+        bind_contact!(q, program, job, at, p).execute(t).await.map(|_| ())
+    })
 }
 
 /// The service facts of a program's contacts that arrived in `[from, to)`, for the KPIs.

@@ -218,31 +218,28 @@ impl ImportRow for PreparedSurvey {
             })?;
             touched.push(&r.survey.contact);
         }
-        // The rollups of the intervals the answered contacts are in.
-        let mut buckets = std::collections::BTreeSet::new();
+        // The rollups of the days the answered contacts are in.
+        let mut arrivals = Vec::new();
         for part in touched.chunks(100) {
             let list: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
                 "SELECT arrived_at FROM contacts WHERE program_id = $1 AND external_id IN ({})",
                 list.join(", ")
             );
-            let arrivals: Vec<i64> = on_tx!(tx, t => {
+            let found: Vec<i64> = on_tx!(tx, t => {
                 let mut q = sqlx::query_scalar(&sql).bind(program);
                 for c in part {
                     q = q.bind(c.to_string());
                 }
                 q.fetch_all(t).await
             })?;
-            buckets.extend(arrivals.into_iter().map(super::rollup::bucket_of));
+            arrivals.extend(found);
         }
-        if !buckets.is_empty() {
-            super::rollup::refresh_buckets(
-                tx,
-                program,
-                &buckets,
-                &super::report::KpiSettings::default(),
-            )
-            .await?;
+        if !arrivals.is_empty() {
+            let mut cal = super::rollup::calendar(tx, program).await?;
+            let days = super::rollup::days_of(&mut cal, arrivals);
+            let settings = super::report::KpiSettings::default();
+            super::rollup::recount_days(tx, program, &mut cal, &days, &settings).await?;
         }
         Ok((accepted, updated, unchanged))
     }

@@ -1,0 +1,362 @@
+//! Storing one batch of contacts in its transaction. Contacts new to the database go in bulk:
+//! one pass inserts them, two statements settle first-contact resolution for them and for the
+//! earlier contacts of the same customers, and their shares are added to the rollups. Changed
+//! contacts, rare, are updated one by one and what they touch is recounted from the raw rows.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::repeats;
+use super::report::KpiSettings;
+use super::rollup::{self, Delta, Key, SurveyShare, days_of, keys};
+use super::store::{self, Prepared};
+use crate::domain::{ProgramId, Timestamp, now};
+use crate::kpi::{ContactFacts, Outcome};
+use crate::on_tx;
+use crate::store::Tx;
+
+/// What storing a batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub accepted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// What the database holds of a contact already: its fingerprint, arrival and customer.
+pub struct Existing {
+    pub hash: String,
+    pub arrived_at: i64,
+    pub customer_ref: String,
+}
+
+/// Store `batch` (each external id at most once) for `program` in `tx`.
+pub async fn store_batch(
+    tx: &mut Tx,
+    program: ProgramId,
+    job: i64,
+    batch: &[Prepared],
+    settings: &KpiSettings,
+) -> Result<Stored, sqlx::Error> {
+    let mut out = Stored::default();
+    if batch.is_empty() {
+        return Ok(out);
+    }
+    let at: Timestamp = now();
+    lock_program(tx, program).await?;
+    let existing = existing(tx, program, batch).await?;
+    let (mut fresh, mut changed) = (Vec::new(), Vec::new());
+    for p in batch {
+        match existing.get(&p.contact.external_id) {
+            None => fresh.push(p),
+            Some(e) if e.hash == p.hash => out.unchanged += 1,
+            Some(e) => changed.push((p, e)),
+        }
+    }
+    out.accepted = fresh.len() as u64;
+    out.updated = changed.len() as u64;
+    if !fresh.is_empty() {
+        add_fresh(tx, program, job, at, &fresh, settings).await?;
+    }
+    if !changed.is_empty() {
+        update_changed(tx, program, job, at, &changed, settings).await?;
+    }
+    Ok(out)
+}
+
+/// On PostgreSQL, imports into one program take turns, and every statement of the batch looks
+/// rows up by index: while a table grows fast, the planner's statistics lag behind (a fresh
+/// table looks empty) and it would scan the whole table instead.
+async fn lock_program(tx: &mut Tx, program: ProgramId) -> Result<(), sqlx::Error> {
+    if let Tx::Pg(t) = tx {
+        sqlx::query("SELECT pg_advisory_xact_lock(7314, CAST($1 AS INTEGER))")
+            .bind(program)
+            .execute(&mut **t)
+            .await?;
+        sqlx::query("SET LOCAL enable_seqscan = off")
+            .execute(&mut **t)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The stored versions of the batch's contacts, by external id.
+async fn existing(
+    tx: &mut Tx,
+    program: ProgramId,
+    batch: &[Prepared],
+) -> Result<HashMap<String, Existing>, sqlx::Error> {
+    match tx {
+        Tx::Sqlite(t) => {
+            let ids: Vec<&str> = batch.iter().map(|p| p.key()).collect();
+            super::sqlite_bulk::existing(t, program, &ids).await
+        }
+        Tx::Pg(t) => {
+            const SQL: &str = "SELECT c.external_id, c.row_hash, c.arrived_at, c.customer_ref \
+                FROM UNNEST($2::text[]) AS k (id) JOIN contacts c ON c.program_id = $1 AND c.external_id = k.id";
+            let ids: Vec<String> = batch.iter().map(|p| p.key().to_owned()).collect();
+            let rows: Vec<(String, String, i64, String)> = sqlx::query_as(SQL)
+                .bind(program)
+                .bind(ids)
+                .fetch_all(&mut **t)
+                .await?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, hash, arrived_at, customer_ref)| {
+                    (
+                        id,
+                        Existing {
+                            hash,
+                            arrived_at,
+                            customer_ref,
+                        },
+                    )
+                })
+                .collect())
+        }
+    }
+}
+
+impl Prepared {
+    fn key(&self) -> &str {
+        &self.contact.external_id
+    }
+
+    pub fn transcript_json(&self) -> Option<String> {
+        self.contact
+            .transcript
+            .as_ref()
+            .map(|t| serde_json::to_string(t).unwrap_or_default())
+    }
+
+    pub fn attributes_json(&self) -> Option<String> {
+        let a = &self.contact.attributes;
+        (!a.is_empty()).then(|| serde_json::to_string(a).unwrap_or_default())
+    }
+}
+
+/// The largest contact id so far; the batch's new rows get larger ones.
+async fn last_id(t: &mut sqlx::SqliteConnection) -> Result<i64, sqlx::Error> {
+    const SQL: &str = "SELECT CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM contacts";
+    sqlx::query_scalar(SQL).fetch_one(t).await
+}
+
+/// The rows a batch added. On SQLite, the ids after the largest one before the batch. On
+/// PostgreSQL, the ids the insert returned: while a table grows fast its planner's statistics
+/// lag, and it would scan the table for an id range.
+enum NewRows {
+    After(i64),
+    Ids(Vec<i64>),
+}
+
+impl NewRows {
+    /// The condition that `column` is a new row's id, with the ids as `$2`.
+    fn is_new(&self, column: &str) -> String {
+        match self {
+            NewRows::After(_) => format!("{column} > $2"),
+            NewRows::Ids(_) => format!("{column} = ANY($2)"),
+        }
+    }
+}
+
+/// Run `$query` (a `sqlx::query…` with the program bound as `$1`) with the new rows bound as `$2`
+/// and then `$rest`, on the transaction's connection.
+macro_rules! with_new_rows {
+    ($tx:expr, $new:expr, $query:expr, |$q:ident| $rest:expr) => {
+        match ($tx, $new) {
+            (Tx::Sqlite(t), NewRows::After(after)) => {
+                let $q = $query.bind(*after);
+                let t = &mut **t;
+                $rest(t).await
+            }
+            (Tx::Pg(t), NewRows::Ids(ids)) => {
+                let $q = $query.bind(ids.clone());
+                let t = &mut **t;
+                $rest(t).await
+            }
+            _ => Err(sqlx::Error::Protocol("new rows of another backend".into())),
+        }
+    };
+}
+
+/// Insert contacts new to the database and add their shares to the rollups.
+async fn add_fresh(
+    tx: &mut Tx,
+    program: ProgramId,
+    job: i64,
+    at: Timestamp,
+    fresh: &[&Prepared],
+    settings: &KpiSettings,
+) -> Result<(), sqlx::Error> {
+    let settled = repeats::settle(tx, program, fresh, settings.fcr_days).await?;
+    let new = match tx {
+        Tx::Sqlite(t) => {
+            let after = last_id(t).await?;
+            super::sqlite_bulk::insert(t, program, job, at, fresh, &settled.repeats).await?;
+            NewRows::After(after)
+        }
+        Tx::Pg(t) => NewRows::Ids(insert_pg(t, program, job, at, fresh, &settled.repeats).await?),
+    };
+    let mut cal = rollup::calendar(tx, program).await?;
+    // Earlier contacts that now have a repeat lose their first-contact resolution.
+    let ids: Vec<i64> = settled.lost.iter().map(|n| n.id).collect();
+    repeats::mark_repeats(tx, &ids).await?;
+    let mut deltas: BTreeMap<Key, Delta> = BTreeMap::new();
+    for n in &settled.lost {
+        if Outcome::parse(&n.outcome).is_ok_and(Outcome::is_answered) {
+            for key in keys(&mut cal, n.arrived_at, &n.channel, &n.queue, &n.agent) {
+                deltas.entry(key).or_default().lost_resolutions += 1;
+            }
+        }
+    }
+    let surveys = surveys_of_new(tx, program, &new).await?;
+    for (p, repeat) in fresh.iter().zip(&settled.repeats) {
+        let c = &p.contact;
+        let facts = ContactFacts {
+            channel: c.channel,
+            outcome: c.outcome,
+            wait_s: c.wait_s,
+            first_response_s: c.first_response_s,
+            talk_s: c.talk_s,
+            hold_s: c.hold_s,
+            acw_s: c.acw_s,
+        };
+        let repeat = *repeat;
+        let survey = surveys.get(&c.external_id).copied();
+        for key in keys(
+            &mut cal,
+            c.arrived_ms,
+            c.channel.as_str(),
+            &c.queue,
+            &c.agent,
+        ) {
+            deltas.entry(key).or_default().totals.add_contact(
+                &facts,
+                !p.customer_ref.is_empty(),
+                repeat,
+                survey,
+                settings,
+            );
+        }
+    }
+    rollup::add(tx, program, &deltas).await
+}
+
+// `+column` keeps SQLite's planner from reading the program's rows through an index on the
+// program: the new rows are found by their ids.
+
+/// Survey answers that arrived before their contact, for the new rows, by external id.
+async fn surveys_of_new(
+    tx: &mut Tx,
+    program: ProgramId,
+    new: &NewRows,
+) -> Result<HashMap<String, SurveyShare>, sqlx::Error> {
+    const ANY: &str = "SELECT 1 FROM surveys WHERE program_id = $1 LIMIT 1";
+    let sql = format!(
+        "SELECT c.external_id, s.csat, s.nps, s.rq FROM contacts c \
+        JOIN surveys s ON s.program_id = c.program_id AND s.contact_external_id = c.external_id \
+        WHERE +c.program_id = $1 AND {}",
+        new.is_new("c.id")
+    );
+    let any: Option<i32> =
+        on_tx!(tx, t => sqlx::query_scalar(ANY).bind(program).fetch_optional(t).await)?;
+    if any.is_none() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<SurveyOfNew> =
+        with_new_rows!(tx, new, sqlx::query_as(&sql).bind(program), |q| |t| q
+            .fetch_all(t))?;
+    Ok(rows.into_iter().map(|r| (r.external_id, r.share)).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct SurveyOfNew {
+    external_id: String,
+    #[sqlx(flatten)]
+    share: SurveyShare,
+}
+
+/// Insert on PostgreSQL: one statement for the whole batch, its columns as arrays.
+async fn insert_pg(
+    t: &mut sqlx::PgConnection,
+    program: ProgramId,
+    job: i64,
+    at: Timestamp,
+    fresh: &[&Prepared],
+    repeats: &[Option<bool>],
+) -> Result<Vec<i64>, sqlx::Error> {
+    const SQL: &str = "INSERT INTO contacts (program_id, import_id, imported_at, external_id, channel, queue, \
+        agent, customer_ref, reason, direction, arrived_at, answered_at, ended_at, wait_s, talk_s, hold_s, acw_s, \
+        first_response_s, outcome, resolved, recording_url, transcript, attributes, row_hash, fcr_repeat) \
+        SELECT $1, $2, $3, * FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+        $10::text[], $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[], \
+        $18::int8[], $19::text[], $20::bool[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bool[]) RETURNING id";
+    let col = |f: &dyn Fn(&Prepared) -> String| fresh.iter().map(|p| f(p)).collect::<Vec<_>>();
+    let opt =
+        |f: &dyn Fn(&Prepared) -> Option<String>| fresh.iter().map(|p| f(p)).collect::<Vec<_>>();
+    let num = |f: &dyn Fn(&Prepared) -> i64| fresh.iter().map(|p| f(p)).collect::<Vec<_>>();
+    let opt_num =
+        |f: &dyn Fn(&Prepared) -> Option<i64>| fresh.iter().map(|p| f(p)).collect::<Vec<_>>();
+    sqlx::query_scalar(SQL)
+        .bind(program)
+        .bind(job)
+        .bind(at)
+        .bind(col(&|p| p.contact.external_id.clone()))
+        .bind(col(&|p| p.contact.channel.as_str().to_owned()))
+        .bind(col(&|p| p.contact.queue.clone()))
+        .bind(col(&|p| p.contact.agent.clone()))
+        .bind(col(&|p| p.customer_ref.clone()))
+        .bind(opt(&|p| p.contact.reason.clone()))
+        .bind(col(&|p| p.contact.direction.as_str().to_owned()))
+        .bind(num(&|p| p.contact.arrived_ms))
+        .bind(opt_num(&|p| p.contact.answered_ms))
+        .bind(opt_num(&|p| p.contact.ended_ms))
+        .bind(num(&|p| i64::from(p.contact.wait_s)))
+        .bind(num(&|p| i64::from(p.contact.talk_s)))
+        .bind(num(&|p| i64::from(p.contact.hold_s)))
+        .bind(num(&|p| i64::from(p.contact.acw_s)))
+        .bind(opt_num(&|p| p.contact.first_response_s.map(i64::from)))
+        .bind(col(&|p| p.contact.outcome.as_str().to_owned()))
+        .bind(fresh.iter().map(|p| p.contact.resolved).collect::<Vec<_>>())
+        .bind(opt(&|p| p.contact.recording_url.clone()))
+        .bind(opt(&|p| p.transcript_json()))
+        .bind(opt(&|p| p.attributes_json()))
+        .bind(col(&|p| p.hash.clone()))
+        .bind(repeats)
+        .fetch_all(t)
+        .await
+}
+
+/// Update changed contacts, then recount first-contact resolution for their customers and the
+/// rollup rows of their old and new intervals from the raw rows.
+async fn update_changed(
+    tx: &mut Tx,
+    program: ProgramId,
+    job: i64,
+    at: Timestamp,
+    changed: &[(&Prepared, &Existing)],
+    settings: &KpiSettings,
+) -> Result<(), sqlx::Error> {
+    let mut arrivals = BTreeSet::new();
+    let mut customers = BTreeSet::new();
+    let (mut since, mut until) = (i64::MAX, i64::MIN);
+    for (p, old) in changed {
+        for (arrived, customer) in [
+            (old.arrived_at, old.customer_ref.as_str()),
+            (p.contact.arrived_ms, p.customer_ref.as_str()),
+        ] {
+            arrivals.insert(arrived);
+            if !customer.is_empty() {
+                customers.insert(customer.to_owned());
+            }
+            since = since.min(arrived);
+            until = until.max(arrived);
+        }
+        store::update_contact(tx, program, job, at, p).await?;
+    }
+    let flipped =
+        rollup::refresh_fcr(tx, program, &customers, since, until, settings.fcr_days).await?;
+    arrivals.extend(flipped);
+    let mut cal = rollup::calendar(tx, program).await?;
+    let days = days_of(&mut cal, arrivals);
+    rollup::recount_days(tx, program, &mut cal, &days, settings).await
+}
