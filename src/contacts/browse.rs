@@ -39,6 +39,7 @@ pub struct ListParams {
     channel: Option<String>,
     queue: Option<String>,
     agent: Option<String>,
+    team: Option<String>,
     page: Option<i64>,
 }
 
@@ -63,6 +64,7 @@ async fn filter_of(
     let kp = KpiParams {
         from: p.from.clone(),
         to: p.to.clone(),
+        team: p.team.clone(),
         ..KpiParams::default()
     };
     let q = query_of(app, program, scope, &kp).await?;
@@ -78,7 +80,7 @@ async fn filter_of(
         channel: given(&p.channel),
         queue: given(&p.queue),
         agent: given(&p.agent),
-        agents: scope.clone(),
+        agents: q.agents,
     };
     Ok((f, q.from, q.to))
 }
@@ -155,6 +157,7 @@ pub async fn list_page(
         ("channel", f.channel.clone()),
         ("queue", f.queue.clone()),
         ("agent", f.agent.clone()),
+        ("team", given(&p.team)),
     ] {
         if let Some(v) = v {
             base.push((k, v));

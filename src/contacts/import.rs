@@ -16,7 +16,7 @@ use crate::domain::ProgramId;
 use crate::store::Db;
 
 /// How many rows go into one transaction.
-pub const BATCH_ROWS: usize = 20_000;
+pub const BATCH_ROWS: usize = 10_000;
 /// How many rejects per job are kept in the database for the UI (the file has them all).
 const REJECTS_KEPT: usize = 1_000;
 

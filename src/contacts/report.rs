@@ -80,8 +80,10 @@ pub struct KpiQuery {
     pub channel: Option<String>,
     pub queue: Option<String>,
     pub agent: Option<String>,
-    /// Only these agents (an agent's or team lead's own scope), when given.
+    /// Only these agents (an agent's or team lead's own scope, and the team filter), when given.
     pub agents: Option<std::collections::BTreeSet<String>>,
+    /// The team filter `agents` includes, for links that keep it.
+    pub team: Option<crate::domain::TeamId>,
 }
 
 impl KpiQuery {
@@ -95,6 +97,7 @@ impl KpiQuery {
             queue: None,
             agent: None,
             agents: None,
+            team: None,
         }
     }
 

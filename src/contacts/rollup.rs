@@ -552,6 +552,69 @@ pub struct RollupRow {
 }
 
 impl RollupRow {
+    /// A row from its period, channel, name and measures (in the order of `COLUMNS[6..]`).
+    pub fn from_parts(period: i64, channel: String, name: String, m: [i64; 26]) -> Self {
+        let [
+            handled,
+            transferred,
+            abandoned,
+            short_abandoned,
+            bot_resolved,
+            answered_within_t,
+            abandoned_within_t,
+            wait_answered_s,
+            longest_wait_s,
+            talk_s,
+            hold_s,
+            acw_s,
+            responded,
+            responded_within_sla,
+            first_response_s_sum,
+            fcr_contacts,
+            fcr_resolved,
+            surveys,
+            csat_answers,
+            csat_top2,
+            csat_sum,
+            nps_answers,
+            promoters,
+            detractors,
+            rq_answers,
+            rq_yes,
+        ] = m;
+        RollupRow {
+            period,
+            channel,
+            name,
+            handled,
+            transferred,
+            abandoned,
+            short_abandoned,
+            bot_resolved,
+            answered_within_t,
+            abandoned_within_t,
+            wait_answered_s,
+            longest_wait_s,
+            talk_s,
+            hold_s,
+            acw_s,
+            responded,
+            responded_within_sla,
+            first_response_s_sum,
+            fcr_contacts,
+            fcr_resolved,
+            surveys,
+            csat_answers,
+            csat_top2,
+            csat_sum,
+            nps_answers,
+            promoters,
+            detractors,
+            rq_answers,
+            rq_yes,
+        }
+    }
+
     pub fn totals(&self) -> Totals {
         let u = |v: i64| u64::try_from(v).unwrap_or(0);
         Totals {
@@ -605,8 +668,24 @@ pub async fn read(
          AND period >= $4 AND period <= $5",
         COLUMNS[3..].join(", ")
     );
-    on_db!(db, p => sqlx::query_as(&sql).bind(program).bind(side.as_str()).bind(grain.as_str())
-        .bind(from).bind(to).fetch_all(p).await)
+    match db {
+        // Straight from the connection: sqlx hands SQLite rows over one by one between threads.
+        Db::Sqlite(pool) => {
+            let mut conn = pool.acquire().await?;
+            let args = (program.0, side.as_str(), grain.as_str(), from, to);
+            super::sqlite_bulk::read_rollups(&mut conn, &sql, args).await
+        }
+        Db::Pg(pool) => {
+            sqlx::query_as(&sql)
+                .bind(program)
+                .bind(side.as_str())
+                .bind(grain.as_str())
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await
+        }
+    }
 }
 
 /// The start of the latest quarter hour with contacts, if any.

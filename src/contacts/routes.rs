@@ -51,6 +51,8 @@ pub struct KpiParams {
     pub channel: Option<String>,
     /// Only this queue.
     pub queue: Option<String>,
+    /// Only the agents of this team (its id).
+    pub team: Option<String>,
 }
 
 pub(super) fn given(v: &Option<String>) -> Option<&str> {
@@ -123,6 +125,25 @@ pub(super) async fn query_of(
     q.channel = given(&p.channel).map(str::to_owned);
     q.queue = given(&p.queue).map(str::to_owned);
     q.agents = scope.clone();
+    if let Some(raw) = given(&p.team) {
+        let bad = || {
+            InvalidValue::new(
+                "team",
+                "id",
+                format!("team: no team {raw:?} in this program"),
+            )
+        };
+        let team: crate::domain::TeamId = raw.parse().map_err(|_| bad())?;
+        let codes = crate::people::agent_codes::team_codes(&app.db, program.id, team)
+            .await?
+            .ok_or_else(bad)?;
+        // Within one's own scope: a team filter never widens what one may see.
+        q.agents = Some(match &q.agents {
+            Some(mine) => mine.intersection(&codes).cloned().collect(),
+            None => codes,
+        });
+        q.team = Some(team);
+    }
     Ok(q)
 }
 
@@ -353,6 +374,8 @@ struct ServiceTemplate<'a> {
     by_choices: Vec<Choice>,
     channel_choices: Vec<Choice>,
     queue: &'a str,
+    /// The teams one may filter by: id, name, chosen.
+    teams: Vec<(i64, String, bool)>,
     tiles: Vec<Tile>,
     rows: Vec<Row>,
     total: Row,
@@ -396,8 +419,14 @@ async fn service_page(
         ("by", given(&p.by).unwrap_or("day").to_owned()),
         ("channel", q.channel.clone().unwrap_or_default()),
         ("queue", q.queue.clone().unwrap_or_default()),
+        ("team", q.team.map(|t| t.to_string()).unwrap_or_default()),
     ])
     .unwrap_or_default();
+    let teams = crate::programs::teams_visible(&app.db, &ctx.user, program.id)
+        .await?
+        .into_iter()
+        .map(|t| (t.id.0, t.name, Some(t.id) == q.team))
+        .collect();
     let title = format!("{} · {}", ctx.tr.t("service.title"), program.name);
     ctx.render(
         &title,
@@ -408,6 +437,7 @@ async fn service_page(
             by_choices: choices(ctx.tr, &BY_CHOICES, given(&p.by).unwrap_or("day")),
             channel_choices: choices(ctx.tr, &CHANNEL_CHOICES, q.channel.as_deref().unwrap_or("")),
             queue: q.queue.as_deref().unwrap_or(""),
+            teams,
             tiles: tiles(ctx.tr, &total, settings.service.target),
             chart: chart_json(&lines),
             rows: lines
@@ -460,6 +490,7 @@ fn drill_link(program: &Program, q: &KpiQuery, group: Option<&str>) -> String {
         ("channel", q.channel.clone()),
         ("queue", q.queue.clone()),
         ("agent", q.agent.clone()),
+        ("team", q.team.map(|t| t.to_string())),
     ];
     if let Some(g) = group {
         let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();

@@ -8,7 +8,7 @@ use sqlx::sqlite::SqliteConnection;
 
 use super::bulk::Existing;
 use super::repeats::Neighbour;
-use super::rollup::{Delta, Key, measures};
+use super::rollup::{Delta, Key, RollupRow, measures};
 use super::store::Prepared;
 use crate::domain::{ProgramId, Timestamp};
 
@@ -182,6 +182,28 @@ pub async fn mark_repeats(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()
             stmt.execute([id])?;
         }
         Ok(())
+    })
+    .await
+}
+
+/// Read rollup rows with `sql`, which selects the period, channel, name and the measures.
+pub async fn read_rollups(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    args: (i64, &str, &str, i64, i64),
+) -> Result<Vec<RollupRow>, sqlx::Error> {
+    with_connection(conn, |c| {
+        let mut stmt = c.prepare_cached(sql)?;
+        let mut rows = stmt.query(rusqlite::params![args.0, args.1, args.2, args.3, args.4])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut m = [0_i64; 26];
+            for (i, v) in m.iter_mut().enumerate() {
+                *v = r.get(i + 3)?;
+            }
+            out.push(RollupRow::from_parts(r.get(0)?, r.get(1)?, r.get(2)?, m));
+        }
+        Ok(out)
     })
     .await
 }

@@ -138,3 +138,22 @@ pub async fn figure_scope(
     let codes: BTreeSet<String> = codes.into_iter().collect();
     Ok(Some(codes))
 }
+
+/// The agent codes of a team's agents in its program; `None` when the program has no such team.
+pub async fn team_codes(
+    db: &Db,
+    program: ProgramId,
+    team: crate::domain::TeamId,
+) -> Result<Option<BTreeSet<String>>, sqlx::Error> {
+    const TEAM: &str = "SELECT 1 FROM teams WHERE id = $1 AND program_id = $2";
+    const CODES: &str = "SELECT code FROM agent_codes WHERE program_id = $1 AND person_id IN \
+                         (SELECT person_id FROM grants WHERE role = 'agent' AND team_id = $2)";
+    let known: Option<i32> =
+        on_db!(db, p => sqlx::query_scalar(TEAM).bind(team).bind(program).fetch_optional(p).await)?;
+    if known.is_none() {
+        return Ok(None);
+    }
+    let codes: Vec<String> =
+        on_db!(db, p => sqlx::query_scalar(CODES).bind(program).bind(team).fetch_all(p).await)?;
+    Ok(Some(codes.into_iter().collect()))
+}

@@ -171,6 +171,11 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    if current.timezone != updated.timezone {
+        // Local days, weeks and months moved: recount the program's rollups.
+        let settings = crate::contacts::report::KpiSettings::default();
+        crate::contacts::rollup::rebuild(db, id, &settings).await?;
+    }
     Ok(updated)
 }
 

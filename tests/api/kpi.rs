@@ -290,8 +290,33 @@ both_backends! {
         // The lead of the agent's team sees the same; the evaluator sees everybody.
         let lead = kpis(app.token_for("lead@example.com").await).await;
         assert_eq!(lead["total"], mine["total"]);
-        let all = kpis(app.token_for("qa@example.com").await).await;
+        let qa = app.token_for("qa@example.com").await;
+        let all = kpis(qa.clone()).await;
         assert_eq!(all["total"]["handled"].as_u64(), Some(4), "anna 2, bert 1, carl 1");
+
+        // The team filter: the agents of a team, within one's own scope.
+        let team_id = |name: &'static str| {
+            let db = app.db.clone();
+            async move { kalibra::programs::find_team_by_name(&db, a, name).await.unwrap().unwrap().id }
+        };
+        let (private, business) = (team_id("Privatkunden").await, team_id("Geschäftskunden").await);
+        let by_team = |token: String, team: String| {
+            let url = app.url(&format!("/api/v1/programs/{a}/kpis?{q}&team={team}"));
+            async move { client().get(url).bearer_auth(token).send().await.unwrap() }
+        };
+        let r: serde_json::Value = by_team(qa.clone(), private.to_string()).await.json().await.unwrap();
+        assert_eq!(r["total"], mine["total"], "only anna is linked to an agent of the team");
+        let r: serde_json::Value = by_team(qa.clone(), business.to_string()).await.json().await.unwrap();
+        assert_eq!(r["total"]["offered"].as_u64(), Some(0));
+        let r: serde_json::Value = by_team(agent.clone(), business.to_string()).await.json().await.unwrap();
+        assert_eq!(r["total"]["offered"].as_u64(), Some(0), "a team filter never widens the scope");
+        let r = by_team(qa.clone(), "999999".into()).await;
+        assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        let e: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(e["field"], "team");
+        let page = app.signed_in("qa@example.com").await
+            .get(app.url(&format!("/programs/{a}/service?{q}&team={private}"))).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains(&format!("<option value=\"{private}\" selected>Privatkunden</option>")), "{page}");
 
         // Contacts follow the same scope.
         let s = app.signed_in("agent@example.com").await;

@@ -170,5 +170,15 @@ both_backends! {
             let (_, total) = kpis(&app.db, &program, &q, &settings).await.unwrap();
             assert!(total.offered > 0 && total.fcr.is_some() && total.csat.is_some());
         }
+        // Another time zone moves local days: the rollups follow.
+        let patch = kalibra::programs::ProgramPatch { timezone: Some("America/New_York".into()), ..Default::default() };
+        let moved = kalibra::programs::update(&app.db, &kalibra::audit::Actor::cli(), program.id, &patch).await.unwrap();
+        let settings = KpiSettings::default();
+        for by in [Dimension::Time(Bucket::Day), Dimension::Time(Bucket::Week), Dimension::Agent] {
+            let q = KpiQuery::new(NaiveDate::from_ymd_opt(2026, 1, 28).unwrap(), NaiveDate::from_ymd_opt(2026, 2, 20).unwrap(), by);
+            let rolled = kpis(&app.db, &moved, &q, &settings).await.unwrap();
+            let direct = kpis_direct(&app.db, &moved, &q, &settings).await.unwrap();
+            assert_eq!(rolled, direct, "after the time zone changed, {by:?} on {}", app.backend);
+        }
     }
 }
