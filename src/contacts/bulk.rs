@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::repeats;
 use super::report::KpiSettings;
 use super::rollup::{self, Delta, Key, SurveyShare, days_of, keys};
+use super::sqlite_bulk;
 use super::store::{self, Prepared};
 use crate::domain::{ProgramId, Timestamp, now};
 use crate::kpi::{ContactFacts, Outcome};
@@ -43,6 +44,9 @@ pub async fn store_batch(
     }
     let at: Timestamp = now();
     lock_program(tx, program).await?;
+    if let Tx::Sqlite(t) = tx {
+        sqlite_bulk::page_cache(t, sqlite_bulk::BATCH_CACHE_KIB).await?;
+    }
     let existing = existing(tx, program, batch).await?;
     let (mut fresh, mut changed) = (Vec::new(), Vec::new());
     for p in batch {
@@ -59,6 +63,9 @@ pub async fn store_batch(
     }
     if !changed.is_empty() {
         update_changed(tx, program, job, at, &changed, settings).await?;
+    }
+    if let Tx::Sqlite(t) = tx {
+        sqlite_bulk::page_cache(t, sqlite_bulk::IDLE_CACHE_KIB).await?;
     }
     Ok(out)
 }

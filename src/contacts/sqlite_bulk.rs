@@ -80,8 +80,6 @@ pub async fn insert(
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
         ?22, ?23, ?24, ?25)";
     with_connection(conn, |c| {
-        // A larger page cache for the writes (64 MiB; the default is 2 MiB).
-        c.execute_batch("PRAGMA cache_size = -65536")?;
         let mut stmt = c.prepare_cached(SQL)?;
         for (p, repeat) in fresh.iter().zip(repeats) {
             let k = &p.contact;
@@ -207,3 +205,17 @@ pub async fn read_rollups(
     })
     .await
 }
+
+/// Give the connection a page cache of `kib` KiB. A batch works with 64 MiB and hands its
+/// connection back to the pool with SQLite's default 2 MiB, so the pool's other connections do
+/// not each keep a large cache.
+pub async fn page_cache(conn: &mut SqliteConnection, kib: u32) -> Result<(), sqlx::Error> {
+    with_connection(conn, |c| {
+        c.execute_batch(&format!("PRAGMA cache_size = -{kib}"))
+    })
+    .await
+}
+
+/// The page cache of a connection storing a batch, and of one in the pool.
+pub const BATCH_CACHE_KIB: u32 = 65_536;
+pub const IDLE_CACHE_KIB: u32 = 2_000;
