@@ -199,7 +199,12 @@ pub async fn read_rollups(
             for (i, v) in m.iter_mut().enumerate() {
                 *v = r.get(i + 3)?;
             }
-            out.push(RollupRow::from_parts(r.get(0)?, r.get(1)?, r.get(2)?, m));
+            out.push(RollupRow {
+                period: r.get(0)?,
+                channel: r.get(1)?,
+                name: r.get(2)?,
+                measures: m,
+            });
         }
         Ok(out)
     })
