@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::import::ImportRow;
 use super::repeats;
 use super::report::KpiSettings;
 use super::rollup::{self, Delta, Key, SurveyShare, days_of, keys};
@@ -124,10 +125,6 @@ async fn existing(
 }
 
 impl Prepared {
-    fn key(&self) -> &str {
-        &self.contact.external_id
-    }
-
     pub fn transcript_json(&self) -> Option<String> {
         self.contact
             .transcript

@@ -458,3 +458,51 @@ pub async fn kpis_direct(
     }
     Ok(lines(groups, &total, settings))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_dimensions_at_most_one_of_them_a_time() {
+        assert_eq!(
+            Dimension::parse_pair("day,queue"),
+            Ok((Dimension::Time(Bucket::Day), Some(Dimension::Queue)))
+        );
+        assert_eq!(
+            Dimension::parse_pair(" agent , week"),
+            Ok((Dimension::Agent, Some(Dimension::Time(Bucket::Week))))
+        );
+        assert!(Dimension::parse_pair("day,week").is_err());
+        assert!(Dimension::parse_pair("queue,queue").is_err());
+        assert!(Dimension::parse_pair("day,queue,agent").is_err());
+        assert!(Dimension::parse_pair("day,team").is_err());
+    }
+
+    /// 2025: January 1 is a Wednesday. Weeks from Monday 6 January to Sunday 23 February fit
+    /// whole into 1 January – 25 February; the edges are read as days.
+    #[test]
+    fn periods_are_covered_by_whole_weeks_or_months_and_edge_days() {
+        let d = |m, dd| day_number(NaiveDate::from_ymd_opt(2025, m, dd).unwrap());
+        assert_eq!(
+            cover(d(1, 1), d(2, 25), Grain::Week),
+            vec![
+                (Grain::Week, d(1, 6), d(2, 17)),
+                (Grain::Day, d(1, 1), d(1, 5)),
+                (Grain::Day, d(2, 24), d(2, 25)),
+            ]
+        );
+        assert_eq!(
+            cover(d(1, 15), d(3, 31), Grain::Month),
+            vec![
+                (Grain::Month, d(2, 1), d(3, 1)),
+                (Grain::Day, d(1, 15), d(1, 31))
+            ]
+        );
+        // No whole month inside: days only.
+        assert_eq!(
+            cover(d(1, 15), d(2, 10), Grain::Month),
+            vec![(Grain::Day, d(1, 15), d(2, 10))]
+        );
+    }
+}
