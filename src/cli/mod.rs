@@ -152,6 +152,29 @@ enum ProgramCommand {
         #[arg(long)]
         timezone: String,
     },
+    /// Show a program's KPI settings, or change those given (docs/kpis.md).
+    Settings {
+        #[arg(long)]
+        program: String,
+        /// T: answered within this many seconds counts as in time (1–3,600)
+        #[arg(long)]
+        answer_within_s: Option<u32>,
+        /// S: abandons within this many seconds are short and left out (0–600)
+        #[arg(long)]
+        short_abandon_s: Option<u32>,
+        /// Service-level target, a fraction 0–1
+        #[arg(long)]
+        sl_target: Option<f64>,
+        /// over_offered, over_answered or ignore_early_abandons
+        #[arg(long)]
+        sl_variant: Option<String>,
+        /// First-response SLA of e-mail, social and chat, seconds (60–2,592,000)
+        #[arg(long)]
+        response_sla_s: Option<u32>,
+        /// FCR window, days (1–90)
+        #[arg(long)]
+        fcr_days: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -252,6 +275,41 @@ pub async fn run() -> anyhow::Result<()> {
                 "created program {} {} ({}), id {}",
                 p.code, p.name, p.timezone, p.id
             );
+            Ok(())
+        }
+        Command::Program(ProgramCommand::Settings {
+            program,
+            answer_within_s,
+            short_abandon_s,
+            sl_target,
+            sl_variant,
+            response_sla_s,
+            fcr_days,
+        }) => {
+            let db = open(&settings).await?;
+            let p = crate::programs::find_by_code(&db, &program)
+                .await?
+                .with_context(|| format!("no program with code {program}"))?;
+            let patch = crate::kpi::KpiSettingsPatch {
+                answer_within_s,
+                short_abandon_s,
+                sl_target,
+                sl_variant,
+                response_sla_s,
+                fcr_days,
+            };
+            let p = if patch == crate::kpi::KpiSettingsPatch::default() {
+                p
+            } else {
+                let change = crate::programs::ProgramPatch {
+                    kpi: Some(patch),
+                    ..Default::default()
+                };
+                crate::programs::update(&db, &Actor::cli(), p.id, &change)
+                    .await
+                    .map_err(explain)?
+            };
+            println!("{}", serde_json::to_string_pretty(&p.kpi)?);
             Ok(())
         }
         Command::Kpi(args) => {
@@ -511,13 +569,13 @@ async fn import_file(
 }
 
 async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
-    use crate::contacts::report::{Dimension, KpiLine, KpiQuery, KpiSettings, kpis};
+    use crate::contacts::report::{Dimension, KpiLine, KpiQuery, kpis};
 
     let program = crate::programs::find_by_code(db, &args.program)
         .await?
         .with_context(|| format!("no program with code {}", args.program))?;
     let (dim, then) = Dimension::parse_pair(&args.by).map_err(|e| anyhow::anyhow!(e))?;
-    let settings = KpiSettings::default();
+    let settings = program.kpi;
     let mut query = KpiQuery::new(args.from, args.to, dim);
     query.then = then;
     let (lines, total) = kpis(db, &program, &query, &settings)

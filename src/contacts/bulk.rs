@@ -37,7 +37,6 @@ pub async fn store_batch(
     program: ProgramId,
     job: i64,
     batch: &[Prepared],
-    settings: &KpiSettings,
 ) -> Result<Stored, sqlx::Error> {
     let mut out = Stored::default();
     if batch.is_empty() {
@@ -45,6 +44,7 @@ pub async fn store_batch(
     }
     let at: Timestamp = now();
     lock_program(tx, program).await?;
+    let settings = &super::rollup::settings(tx, program).await?;
     if let Tx::Sqlite(t) = tx {
         sqlite_bulk::page_cache(t, sqlite_bulk::BATCH_CACHE_KIB).await?;
     }
@@ -74,7 +74,7 @@ pub async fn store_batch(
 /// On PostgreSQL, imports into one program take turns, and every statement of the batch looks
 /// rows up by index: while a table grows fast, the planner's statistics lag behind (a fresh
 /// table looks empty) and it would scan the whole table instead.
-async fn lock_program(tx: &mut Tx, program: ProgramId) -> Result<(), sqlx::Error> {
+pub async fn lock_program(tx: &mut Tx, program: ProgramId) -> Result<(), sqlx::Error> {
     if let Tx::Pg(t) = tx {
         sqlx::query("SELECT pg_advisory_xact_lock(7314, CAST($1 AS INTEGER))")
             .bind(program)

@@ -144,8 +144,7 @@ impl ImportRow for Prepared {
         job: i64,
         rows: &[Self],
     ) -> Result<(u64, u64, u64), sqlx::Error> {
-        let settings = super::report::KpiSettings::default();
-        let s = super::bulk::store_batch(tx, program, job, rows, &settings).await?;
+        let s = super::bulk::store_batch(tx, program, job, rows).await?;
         Ok((s.accepted, s.updated, s.unchanged))
     }
 }

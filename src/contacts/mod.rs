@@ -2,7 +2,7 @@
 //! helpdesk exports, and their storage.
 
 pub mod browse;
-mod bulk;
+pub(crate) mod bulk;
 pub mod calendar;
 pub mod import;
 pub mod mapping;

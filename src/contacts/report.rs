@@ -11,7 +11,7 @@ use super::mapping::local_to_utc;
 use super::rollup::{self, Grain, Side, Totals};
 use super::store::{self, FactRow};
 use crate::kpi::{
-    Bucket, Channel, ContactFacts, Csat, FcrContact, Nps, Outcome, ServiceConfig, bucket_label,
+    Bucket, Channel, ContactFacts, Csat, FcrContact, Nps, Outcome, bucket_label,
     first_contact_resolution,
 };
 use crate::programs::Program;
@@ -115,22 +115,7 @@ impl KpiQuery {
     }
 }
 
-/// Settings of the KPI definitions (see docs/kpis.md).
-#[derive(Debug, Clone, Copy)]
-pub struct KpiSettings {
-    pub service: ServiceConfig,
-    /// A contact is resolved first time when the customer does not come back within this many days.
-    pub fcr_days: u32,
-}
-
-impl Default for KpiSettings {
-    fn default() -> Self {
-        Self {
-            service: ServiceConfig::default(),
-            fcr_days: 7,
-        }
-    }
-}
+pub use crate::kpi::KpiSettings;
 
 /// One line of figures. Rates are fractions 0–1; NPS −1..1; `None` when there is nothing to divide by.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

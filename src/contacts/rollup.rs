@@ -631,6 +631,13 @@ pub async fn calendar(tx: &mut Tx, program: ProgramId) -> Result<Calendar, sqlx:
     Ok(Calendar::new(tz.parse().unwrap_or(chrono_tz::UTC)))
 }
 
+/// A program's KPI settings, read in the transaction that counts with them.
+pub async fn settings(tx: &mut Tx, program: ProgramId) -> Result<KpiSettings, sqlx::Error> {
+    const SQL: &str = "SELECT answer_within_s, short_abandon_s, sl_target, sl_variant, response_sla_s, \
+                       fcr_days FROM programs WHERE id = $1";
+    on_tx!(tx, t => sqlx::query_as(SQL).bind(program).fetch_one(t).await)
+}
+
 /// The local days of instants.
 pub fn days_of(cal: &mut Calendar, instants: impl IntoIterator<Item = i64>) -> BTreeSet<i64> {
     instants.into_iter().map(|t| cal.periods(t).day).collect()
@@ -643,32 +650,34 @@ pub async fn rebuild(
     program: ProgramId,
     settings: &KpiSettings,
 ) -> Result<u64, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let n = rebuild_in(&mut tx, program, settings).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// [`rebuild`], inside a transaction the caller commits.
+pub async fn rebuild_in(
+    tx: &mut Tx,
+    program: ProgramId,
+    settings: &KpiSettings,
+) -> Result<u64, sqlx::Error> {
     const CUSTOMERS: &str =
         "SELECT DISTINCT customer_ref FROM contacts WHERE program_id = $1 AND customer_ref <> ''";
     const ARRIVALS: &str = "SELECT arrived_at FROM contacts WHERE program_id = $1";
     const CLEAR: &str = "DELETE FROM contact_rollups WHERE program_id = $1";
-    let mut tx = db.begin().await?;
     let customers: Vec<String> =
-        on_tx!(&mut tx, t => sqlx::query_scalar(CUSTOMERS).bind(program).fetch_all(t).await)?;
+        on_tx!(tx, t => sqlx::query_scalar(CUSTOMERS).bind(program).fetch_all(t).await)?;
     let arrivals: Vec<i64> =
-        on_tx!(&mut tx, t => sqlx::query_scalar(ARRIVALS).bind(program).fetch_all(t).await)?;
-    let mut cal = calendar(&mut tx, program).await?;
+        on_tx!(tx, t => sqlx::query_scalar(ARRIVALS).bind(program).fetch_all(t).await)?;
+    let mut cal = calendar(tx, program).await?;
     let days = days_of(&mut cal, arrivals.iter().copied());
     if let (Some(&since), Some(&until)) = (arrivals.iter().min(), arrivals.iter().max()) {
         let customers: BTreeSet<String> = customers.into_iter().collect();
-        refresh_fcr(
-            &mut tx,
-            program,
-            &customers,
-            since,
-            until,
-            settings.fcr_days,
-        )
-        .await?;
+        refresh_fcr(tx, program, &customers, since, until, settings.fcr_days).await?;
     }
-    on_tx!(&mut tx, t => sqlx::query(CLEAR).bind(program).execute(t).await.map(|_| ()))?;
-    recount_days(&mut tx, program, &mut cal, &days, settings).await?;
-    tx.commit().await?;
+    on_tx!(tx, t => sqlx::query(CLEAR).bind(program).execute(t).await.map(|_| ()))?;
+    recount_days(tx, program, &mut cal, &days, settings).await?;
     Ok(arrivals.len() as u64)
 }
 
@@ -679,7 +688,8 @@ pub async fn ensure(db: &Db) -> Result<(), sqlx::Error> {
                            AND NOT EXISTS (SELECT 1 FROM contact_rollups r WHERE r.program_id = p.id)";
     let missing: Vec<ProgramId> = on_db!(db, p => sqlx::query_scalar(MISSING).fetch_all(p).await)?;
     for program in missing {
-        let n = rebuild(db, program, &KpiSettings::default()).await?;
+        let settings = crate::programs::kpi_settings(db, program).await?;
+        let n = rebuild(db, program, &settings).await?;
         tracing::info!(%program, contacts = n, "rollups built");
     }
     Ok(())

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::report::{Dimension, KpiLine, KpiQuery, KpiSettings, kpis};
+use super::report::{Dimension, KpiLine, KpiQuery, kpis};
 use crate::api::{ApiUser, IdPath, QueryParams};
 use crate::auth::Principal;
 use crate::domain::{InvalidValue, ProgramId};
@@ -152,7 +152,7 @@ async fn report(
     program: &Program,
     q: &KpiQuery,
 ) -> AppResult<(Vec<KpiLine>, KpiLine)> {
-    kpis(&app.db, program, q, &KpiSettings::default())
+    kpis(&app.db, program, q, &program.kpi)
         .await
         .map_err(|e| AppError::Unexpected(anyhow::anyhow!(e)))
 }
@@ -412,7 +412,7 @@ async fn service_page(
     let (program, scope) = program_for(&app, &ctx.user, id).await?;
     let q = query_of(&app, &program, &scope, &p).await?;
     let (lines, total) = report(&app, &program, &q).await?;
-    let settings = KpiSettings::default();
+    let settings = program.kpi;
     let csv = serde_urlencoded::to_string([
         ("from", q.from.to_string()),
         ("to", q.to.to_string()),

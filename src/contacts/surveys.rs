@@ -238,7 +238,7 @@ impl ImportRow for PreparedSurvey {
         if !arrivals.is_empty() {
             let mut cal = super::rollup::calendar(tx, program).await?;
             let days = super::rollup::days_of(&mut cal, arrivals);
-            let settings = super::report::KpiSettings::default();
+            let settings = super::rollup::settings(tx, program).await?;
             super::rollup::recount_days(tx, program, &mut cal, &days, &settings).await?;
         }
         Ok((accepted, updated, unchanged))

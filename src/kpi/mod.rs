@@ -13,12 +13,14 @@ mod bucket;
 mod facts;
 mod fcr;
 mod service;
+mod settings;
 mod survey;
 
 pub use bucket::{Bucket, bucket_label, bucket_start};
 pub use facts::{Channel, ContactFacts, Outcome};
 pub use fcr::{FcrContact, FcrTotals, fcr_totals, first_contact_resolution};
 pub use service::{ServiceConfig, ServiceTotals, SlVariant};
+pub use settings::{KpiSettings, KpiSettingsPatch, SettingError};
 pub use survey::{Csat, Nps, SurveyTotals};
 
 /// A value that is not valid for the KPI core: a name that is not in a vocabulary,

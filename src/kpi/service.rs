@@ -48,7 +48,7 @@ impl SlVariant {
 }
 
 /// A program's service-level settings.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ServiceConfig {
     /// T: a contact answered after a wait of at most this many seconds is answered in time.
@@ -56,11 +56,14 @@ pub struct ServiceConfig {
     /// S: an abandon after a wait of less than this many seconds is a short abandon.
     pub short_abandon_s: u32,
     /// The service-level target, a fraction 0–1.
+    #[serde(rename = "sl_target")]
     pub target: f64,
     /// Which contacts the service level divides by.
+    #[serde(rename = "sl_variant")]
+    #[schema(value_type = String)]
     pub variant: SlVariant,
     /// E-mail, social, chat: a first response after at most this many seconds is in time.
-    pub email_sla_s: u32,
+    pub response_sla_s: u32,
 }
 
 impl Default for ServiceConfig {
@@ -71,7 +74,7 @@ impl Default for ServiceConfig {
             short_abandon_s: 5,
             target: 0.80,
             variant: SlVariant::OverOffered,
-            email_sla_s: 86_400,
+            response_sla_s: 86_400,
         }
     }
 }
@@ -158,7 +161,7 @@ impl ServiceTotals {
             && c.channel.has_first_response()
         {
             self.responded += 1;
-            self.responded_within_sla += u64::from(first <= cfg.email_sla_s);
+            self.responded_within_sla += u64::from(first <= cfg.response_sla_s);
             self.first_response_s_sum += u64::from(first);
         }
     }
@@ -362,7 +365,7 @@ mod tests {
             short_abandon_s: 15,
             target: 0.4,
             variant: SlVariant::OverAnswered,
-            email_sla_s: 3600,
+            response_sla_s: 3600,
         };
         let t = ServiceTotals::from_facts(&fixture(), &cfg);
         assert_eq!(t.answered_within_t, 3);
@@ -461,7 +464,7 @@ mod tests {
         assert_eq!(cfg.short_abandon_s, 5);
         assert_eq!(cfg.target, 0.80);
         assert_eq!(cfg.variant, SlVariant::OverOffered);
-        assert_eq!(cfg.email_sla_s, 86_400);
+        assert_eq!(cfg.response_sla_s, 86_400);
         let partial: ServiceConfig =
             serde_json::from_str(r#"{"answer_within_s":30,"variant":"ignore_early_abandons"}"#)
                 .unwrap();
@@ -512,7 +515,7 @@ mod tests {
         (0u32..60, 0u32..15, 0u32..150_000).prop_map(|(t, s, sla)| ServiceConfig {
             answer_within_s: t,
             short_abandon_s: s,
-            email_sla_s: sla,
+            response_sla_s: sla,
             ..ServiceConfig::default()
         })
     }

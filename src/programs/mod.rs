@@ -8,8 +8,10 @@ use serde::Deserialize;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{Principal, ProgramScope};
 use crate::domain::{
-    ProgramCode, ProgramId, ProgramName, TeamId, TeamName, TimeZoneName, Timestamp, now,
+    InvalidValue, ProgramCode, ProgramId, ProgramName, TeamId, TeamName, TimeZoneName, Timestamp,
+    now,
 };
+use crate::kpi::{KpiSettings, KpiSettingsPatch, SettingError, SlVariant};
 use crate::store::{Db, is_unique_violation};
 use crate::web::error::{AppError, AppResult};
 use crate::{on_db, on_tx};
@@ -23,6 +25,9 @@ pub struct Program {
     pub timezone: String,
     pub active: bool,
     pub created_at: Timestamp,
+    /// How the program's KPIs are counted (docs/kpis.md).
+    #[sqlx(flatten)]
+    pub kpi: KpiSettings,
 }
 
 #[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -49,6 +54,8 @@ pub struct ProgramPatch {
     pub name: Option<String>,
     pub timezone: Option<String>,
     pub active: Option<bool>,
+    /// KPI settings to change; absent ones stay as they are.
+    pub kpi: Option<KpiSettingsPatch>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -56,7 +63,45 @@ pub struct TeamInput {
     pub name: String,
 }
 
-const COLUMNS: &str = "id, code, name, timezone, active, created_at";
+const COLUMNS: &str = "id, code, name, timezone, active, created_at, answer_within_s, \
+                       short_abandon_s, sl_target, sl_variant, response_sla_s, fcr_days";
+
+/// Reads the settings columns, which the schema keeps within range.
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for KpiSettings
+where
+    &'r str: sqlx::ColumnIndex<R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    f64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        let bad = |index: &str, message: String| sqlx::Error::ColumnDecode {
+            index: index.to_owned(),
+            source: message.into(),
+        };
+        let whole = |name: &'static str| -> Result<u32, sqlx::Error> {
+            let v: i64 = row.try_get(name)?;
+            u32::try_from(v).map_err(|e| bad(name, e.to_string()))
+        };
+        let variant: String = row.try_get("sl_variant")?;
+        let variant = SlVariant::parse(&variant).map_err(|e| bad("sl_variant", e.to_string()))?;
+        KpiSettings::new(
+            whole("answer_within_s")?,
+            whole("short_abandon_s")?,
+            row.try_get("sl_target")?,
+            variant,
+            whole("response_sla_s")?,
+            whole("fcr_days")?,
+        )
+        .map_err(|e| bad(e.field, e.message))
+    }
+}
+
+impl From<SettingError> for AppError {
+    fn from(e: SettingError) -> Self {
+        AppError::Invalid(InvalidValue::new(e.field, "out_of_range", e.message))
+    }
+}
 
 pub async fn all(db: &Db) -> Result<Vec<Program>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM programs ORDER BY name, id");
@@ -81,6 +126,11 @@ pub async fn find(db: &Db, id: ProgramId) -> Result<Option<Program>, sqlx::Error
 pub async fn find_visible(db: &Db, user: &Principal, id: ProgramId) -> AppResult<Program> {
     user.check(crate::auth::Capability::ViewProgram(id))?;
     find(db, id).await?.ok_or(AppError::NotFound)
+}
+
+/// A program's KPI settings; the defaults for a program that does not exist.
+pub async fn kpi_settings(db: &Db, id: ProgramId) -> Result<KpiSettings, sqlx::Error> {
+    Ok(find(db, id).await?.map(|p| p.kpi).unwrap_or_default())
 }
 
 pub async fn find_by_code(db: &Db, code: &str) -> Result<Option<Program>, sqlx::Error> {
@@ -142,12 +192,24 @@ pub async fn update(
         None => current.timezone.clone(),
     };
     let active = patch.active.unwrap_or(current.active);
+    let kpi = match &patch.kpi {
+        Some(p) => current.kpi.patched(p)?,
+        None => current.kpi,
+    };
     let mut tx = db.begin().await?;
+    // Imports into the program wait, so that none counts with the settings being replaced.
+    crate::contacts::bulk::lock_program(&mut tx, id).await?;
     let sql = format!(
-        "UPDATE programs SET name = $1, timezone = $2, active = $3 WHERE id = $4 RETURNING {COLUMNS}"
+        "UPDATE programs SET name = $1, timezone = $2, active = $3, answer_within_s = $4, \
+         short_abandon_s = $5, sl_target = $6, sl_variant = $7, response_sla_s = $8, fcr_days = $9 \
+         WHERE id = $10 RETURNING {COLUMNS}"
     );
+    let s = &kpi.service;
     let updated: Program = on_tx!(&mut tx, c => sqlx::query_as(&sql)
-        .bind(&name).bind(&tz).bind(active).bind(id).fetch_one(c).await)?;
+        .bind(&name).bind(&tz).bind(active)
+        .bind(i64::from(s.answer_within_s)).bind(i64::from(s.short_abandon_s)).bind(s.target)
+        .bind(s.variant.as_str()).bind(i64::from(s.response_sla_s)).bind(i64::from(kpi.fcr_days))
+        .bind(id).fetch_one(c).await)?;
     let mut changes = Vec::new();
     if current.name != updated.name {
         changes.push(format!("name: {} → {}", current.name, updated.name));
@@ -161,6 +223,12 @@ pub async fn update(
     if current.active != updated.active {
         changes.push(format!("active: {} → {}", current.active, updated.active));
     }
+    changes.extend(current.kpi.describe_changes(&updated.kpi));
+    if current.timezone != updated.timezone || current.kpi.changes_counts(&updated.kpi) {
+        // Local days moved, or what each contact counts as changed: recount the rollups, in
+        // the same transaction, so they never disagree with the settings.
+        crate::contacts::rollup::rebuild_in(&mut tx, id, &updated.kpi).await?;
+    }
     audit::record(
         &mut tx,
         actor,
@@ -171,11 +239,6 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
-    if current.timezone != updated.timezone {
-        // Local days, weeks and months moved: recount the program's rollups.
-        let settings = crate::contacts::report::KpiSettings::default();
-        crate::contacts::rollup::rebuild(db, id, &settings).await?;
-    }
     Ok(updated)
 }
 

@@ -34,6 +34,7 @@ pub fn pages() -> Router<AppState> {
             get(admin_program).post(admin_update_program),
         )
         .route("/admin/programs/{id}/teams", post(admin_create_team))
+        .route("/admin/programs/{id}/kpi", post(admin_update_kpi))
 }
 
 #[derive(Template)]
@@ -171,6 +172,25 @@ struct AdminEditTemplate<'a> {
     teams: Vec<Team>,
     error: Option<String>,
     zones: &'static [&'static str],
+    variants: [crate::kpi::SlVariant; 3],
+}
+
+impl AdminEditTemplate<'_> {
+    /// The service-level target in percent, as the form shows it.
+    fn target_pct(&self) -> String {
+        trim_number(self.program.kpi.service.target * 100.0)
+    }
+
+    /// The response SLA in hours, as the form shows it.
+    fn response_sla_h(&self) -> String {
+        trim_number(f64::from(self.program.kpi.service.response_sla_s) / 3_600.0)
+    }
+}
+
+/// A number with at most three decimals and no trailing zeros.
+fn trim_number(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 async fn admin_edit_view(
@@ -194,6 +214,7 @@ async fn admin_edit_view(
             teams,
             error,
             zones: crate::domain::time_zone_names(),
+            variants: crate::kpi::SlVariant::ALL,
         },
     )
 }
@@ -226,8 +247,82 @@ async fn admin_update_program(
         name: Some(f.name),
         timezone: Some(f.timezone),
         active: Some(f.active.is_some()),
+        kpi: None,
     };
     match super::update(&app.db, &actor_of(&ctx.user, &meta), id, &patch).await {
+        Ok(_) => Ok(Redirect::to(&format!("/admin/programs/{id}")).into_response()),
+        Err(e) => {
+            let msg = Some(form_error(ctx.tr, e)?);
+            admin_edit_view(&app, &ctx, id, StatusCode::UNPROCESSABLE_ENTITY, msg).await
+        }
+    }
+}
+
+/// The KPI settings form: the target in percent and the response SLA in hours, as people
+/// think of them.
+#[derive(Deserialize)]
+struct KpiForm {
+    answer_within_s: String,
+    short_abandon_s: String,
+    sl_target_pct: String,
+    sl_variant: String,
+    response_sla_h: String,
+    fcr_days: String,
+}
+
+impl KpiForm {
+    fn patch(&self) -> Result<crate::kpi::KpiSettingsPatch, crate::domain::InvalidValue> {
+        fn number(field: &'static str, text: &str) -> Result<f64, crate::domain::InvalidValue> {
+            text.trim()
+                .replace(',', ".")
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .ok_or_else(|| {
+                    crate::domain::InvalidValue::new(
+                        field,
+                        "out_of_range",
+                        format!("{field}: {} is not a number", text.trim()),
+                    )
+                })
+        }
+        let whole = |field, text: &str| {
+            number(field, text).map(|v| v.round().min(f64::from(u32::MAX)) as u32)
+        };
+        Ok(crate::kpi::KpiSettingsPatch {
+            answer_within_s: Some(whole("answer_within_s", &self.answer_within_s)?),
+            short_abandon_s: Some(whole("short_abandon_s", &self.short_abandon_s)?),
+            sl_target: Some(number("sl_target", &self.sl_target_pct)? / 100.0),
+            sl_variant: Some(self.sl_variant.clone()),
+            response_sla_s: Some(
+                (number("response_sla_s", &self.response_sla_h)? * 3_600.0)
+                    .round()
+                    .min(f64::from(u32::MAX)) as u32,
+            ),
+            fcr_days: Some(whole("fcr_days", &self.fcr_days)?),
+        })
+    }
+}
+
+async fn admin_update_kpi(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<ProgramId>,
+    FormBody(f): FormBody<KpiForm>,
+) -> AppResult<Response> {
+    ctx.user.check(Capability::ManageOrganisation)?;
+    let result = match f.patch() {
+        Ok(kpi) => {
+            let patch = ProgramPatch {
+                kpi: Some(kpi),
+                ..Default::default()
+            };
+            super::update(&app.db, &actor_of(&ctx.user, &meta), id, &patch).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match result {
         Ok(_) => Ok(Redirect::to(&format!("/admin/programs/{id}")).into_response()),
         Err(e) => {
             let msg = Some(form_error(ctx.tr, e)?);

@@ -54,6 +54,12 @@ both_backends! {
         assert!(out.contains("created program ZED Zed Telecom (Europe/Paris)"), "{out}");
         fails_with(&kalibra(&app, &["program", "create", "--code", "ZED", "--name", "Again", "--timezone", "UTC"], ""), "already exists");
         fails_with(&kalibra(&app, &["program", "create", "--code", "ZZ", "--name", "X", "--timezone", "Nowhere/City"], ""), "unknown time zone");
+        let shown: serde_json::Value = serde_json::from_str(&ok(&kalibra(&app, &["program", "settings", "--program", "zed"], ""))).unwrap();
+        assert_eq!(shown, serde_json::json!({"answer_within_s": 20, "short_abandon_s": 5, "sl_target": 0.8,
+            "sl_variant": "over_offered", "response_sla_s": 86400, "fcr_days": 7}));
+        let set: serde_json::Value = serde_json::from_str(&ok(&kalibra(&app, &["program", "settings", "--program", "ZED", "--answer-within-s", "15", "--sl-variant", "over_answered"], ""))).unwrap();
+        assert_eq!((set["answer_within_s"].as_u64(), set["sl_variant"].as_str(), set["fcr_days"].as_u64()), (Some(15), Some("over_answered"), Some(7)));
+        fails_with(&kalibra(&app, &["program", "settings", "--program", "ZED", "--fcr-days", "91"], ""), "fcr_days must be between 1 and 90, not 91");
 
         fails_with(&kalibra(&app, &["user", "create", "--email", "boss@zed.example", "--name", "Boss", "--role", "admin"], "short\n"),
             "at least 12 characters");

@@ -334,3 +334,103 @@ both_backends! {
         assert_eq!(status(id_of("P5")).await, reqwest::StatusCode::NOT_FOUND);
     }
 }
+
+/// Customer E comes back 2 days and 1.5 hours later: a repeat within 7 days, not within 2.
+const RETURNING: &str = "\
+external_id,channel,queue,agent,customer,reason,arrived,answered,wait_s,talk_s,hold_s,acw_s,outcome
+P7,phone,Billing,anna,E,,2026-01-15 10:30:00,,15,60,0,0,handled
+P8,phone,Billing,anna,E,,2026-01-17 12:00:00,,15,60,0,0,handled
+";
+
+both_backends! {
+    async fn a_programs_kpi_settings_change_its_figures(app: TestApp) {
+        app.seed_demo().await;
+        load_fixture(&app).await;
+        let a = app.program_id("ACME-DE").await;
+        let req = ImportRequest {
+            program: a,
+            source_name: "returning.csv".into(),
+            format: Format::Csv,
+            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
+            created_by: "test".into(),
+            rejects_path: None,
+            batch_rows: 100,
+        };
+        let input = Box::new(std::io::Cursor::new(RETURNING.as_bytes().to_vec()));
+        import_contacts(&app.db, req, input, |_| {}).await.unwrap();
+        let phone_of = |v: &serde_json::Value| {
+            v["rows"].as_array().unwrap().iter().find(|r| r["group"] == "phone").unwrap().clone()
+        };
+        // Defaults (T 20 s, S 5 s, over offered, 7 days): P1 (10 s) and P7 (15 s) of P1, P2, P7,
+        // P4 in time; P3 (3 s) is short; P1 and P7 are repeats, P2 is not.
+        let before = kpi_json(&app, "channel");
+        let phone = phone_of(&before);
+        assert_eq!((phone["offered"].as_u64(), phone["short_abandoned"].as_u64()), (Some(4), Some(1)));
+        assert!(close(&phone["service_level"], 0.5));
+        assert!(close(&phone["fcr"], 1.0 / 3.0));
+
+        let admin = app.token_for("admin@example.com").await;
+        let patch = serde_json::json!({"kpi": {"answer_within_s": 30, "short_abandon_s": 2,
+            "sl_variant": "over_answered", "sl_target": 0.9, "response_sla_s": 3600, "fcr_days": 2}});
+        let r = client().patch(app.url(&format!("/api/v1/programs/{a}"))).bearer_auth(&admin)
+            .json(&patch).send().await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        let p: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(p["kpi"], serde_json::json!({"answer_within_s": 30, "short_abandon_s": 2,
+            "sl_target": 0.9, "sl_variant": "over_answered", "response_sla_s": 3600, "fcr_days": 2}));
+
+        // T 30 s: all three answered in time, over answered = 3 / 3. S 2 s: P3 (3 s) is now an
+        // abandon, so 2 of 5 offered abandoned. P7's return is 2 days 1.5 h later: outside 2 days.
+        // The e-mail's first response took 2 h: outside a 1 h SLA.
+        let after = kpi_json(&app, "channel");
+        let phone = phone_of(&after);
+        assert_eq!((phone["offered"].as_u64(), phone["abandoned"].as_u64(), phone["short_abandoned"].as_u64()),
+                   (Some(5), Some(2), Some(0)));
+        assert!(close(&phone["service_level"], 1.0));
+        assert!(close(&phone["abandon_rate"], 0.4));
+        assert!(close(&phone["fcr"], 2.0 / 3.0), "P2 and P7 resolved, P1 not (P4 20 min later)");
+        let email = after["rows"].as_array().unwrap().iter().find(|r| r["group"] == "email").unwrap();
+        assert!(close(&email["response_sla"], 0.0));
+        // The formula variant only changes how stored counts are read: abandons within T
+        // (P3 after 3 s) count neither way, P4 after 40 s does: 3 / (3 + 1).
+        let r = client().patch(app.url(&format!("/api/v1/programs/{a}"))).bearer_auth(&admin)
+            .json(&serde_json::json!({"kpi": {"sl_variant": "ignore_early_abandons"}})).send().await.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+        assert!(close(&phone_of(&kpi_json(&app, "channel"))["service_level"], 0.75));
+
+        // Out of range or unknown: refused with the field, nothing changed.
+        for (bad, field) in [(serde_json::json!({"fcr_days": 0}), "fcr_days"),
+                             (serde_json::json!({"sl_target": 80}), "sl_target"),
+                             (serde_json::json!({"sl_variant": "over_everything"}), "sl_variant")] {
+            let r = client().patch(app.url(&format!("/api/v1/programs/{a}"))).bearer_auth(&admin)
+                .json(&serde_json::json!({"kpi": bad})).send().await.unwrap();
+            assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+            let e: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(e["field"], field, "{e}");
+        }
+        let kept = kalibra::programs::find(&app.db, a).await.unwrap().unwrap().kpi;
+        assert_eq!((kept.fcr_days, kept.service.answer_within_s), (2, 30));
+        let audit: i64 = match &app.db {
+            kalibra::store::Db::Sqlite(p) => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'program.updated' AND detail LIKE '%fcr_days: 7 → 2%'").fetch_one(p).await.unwrap(),
+            kalibra::store::Db::Pg(p) => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'program.updated' AND detail LIKE '%fcr_days: 7 → 2%'").fetch_one(p).await.unwrap(),
+        };
+        assert_eq!(audit, 1, "the change is in the audit log");
+
+        // The administrator's form: target in percent, SLA in hours; back to the defaults.
+        let c = app.signed_in("admin@example.com").await;
+        let page = format!("/admin/programs/{a}");
+        let html = c.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("name=\"sl_target_pct\" type=\"number\" min=\"0\" max=\"100\" step=\"any\" required value=\"90\""), "{html}");
+        assert!(html.contains("name=\"response_sla_h\" type=\"number\" min=\"0.0167\" max=\"720\" step=\"any\" required value=\"1\""));
+        let form = [("answer_within_s", "20"), ("short_abandon_s", "5"), ("sl_target_pct", "80"),
+                    ("sl_variant", "over_offered"), ("response_sla_h", "24"), ("fcr_days", "7")];
+        let mut bad = form;
+        bad[5].1 = "seven";
+        let r = app.post_form(&c, &page, &format!("{page}/kpi"), &bad).await;
+        assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("fcr_days: seven is not a number"));
+        let r = app.post_form(&c, &page, &format!("{page}/kpi"), &form).await;
+        assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+        assert_eq!(kpi_json(&app, "channel"), before, "the defaults give the first figures again");
+    }
+}
