@@ -466,7 +466,7 @@ mod tests {
         assert_eq!(cfg.variant, SlVariant::OverOffered);
         assert_eq!(cfg.response_sla_s, 86_400);
         let partial: ServiceConfig =
-            serde_json::from_str(r#"{"answer_within_s":30,"variant":"ignore_early_abandons"}"#)
+            serde_json::from_str(r#"{"answer_within_s":30,"sl_variant":"ignore_early_abandons"}"#)
                 .unwrap();
         assert_eq!(partial.answer_within_s, 30);
         assert_eq!(partial.variant, SlVariant::IgnoreEarlyAbandons);
