@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use super::backlog;
 use super::import::ImportRow;
 use super::repeats;
 use super::report::KpiSettings;
@@ -213,7 +214,11 @@ async fn add_fresh(
         }
     }
     let surveys = surveys_of_new(tx, program, &new).await?;
+    let mut backlog = backlog::Deltas::default();
     for (p, repeat) in fresh.iter().zip(&settled.repeats) {
+        if let Some(stay) = p.backlog_stay() {
+            backlog.count(&mut cal, &stay, 1);
+        }
         let c = &p.contact;
         let facts = ContactFacts {
             channel: c.channel,
@@ -242,6 +247,7 @@ async fn add_fresh(
             );
         }
     }
+    backlog::add(tx, program, &backlog).await?;
     rollup::add(tx, program, &deltas).await
 }
 
@@ -343,7 +349,15 @@ async fn update_changed(
     let mut arrivals = BTreeSet::new();
     let mut customers = BTreeSet::new();
     let (mut since, mut until) = (i64::MAX, i64::MIN);
+    let mut cal = rollup::calendar(tx, program).await?;
+    let mut backlog = backlog::Deltas::default();
     for (p, old) in changed {
+        if let Some(stay) = backlog::stored_stay(tx, program, &p.contact.external_id).await? {
+            backlog.count(&mut cal, &stay, -1);
+        }
+        if let Some(stay) = p.backlog_stay() {
+            backlog.count(&mut cal, &stay, 1);
+        }
         for (arrived, customer) in [
             (old.arrived_at, old.customer_ref.as_str()),
             (p.contact.arrived_ms, p.customer_ref.as_str()),
@@ -360,7 +374,7 @@ async fn update_changed(
     let flipped =
         rollup::refresh_fcr(tx, program, &customers, since, until, settings.fcr_days).await?;
     arrivals.extend(flipped);
-    let mut cal = rollup::calendar(tx, program).await?;
+    backlog::add(tx, program, &backlog).await?;
     let days = days_of(&mut cal, arrivals);
     rollup::recount_days(tx, program, &mut cal, &days, settings).await
 }

@@ -1,6 +1,7 @@
 //! Contacts of every channel (phone, e-mail, chat, social, bot): their import from telephony and
 //! helpdesk exports, and their storage.
 
+pub mod backlog;
 pub mod browse;
 pub(crate) mod bulk;
 pub mod calendar;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
+use super::backlog;
 use super::calendar::{date_of, day_number, month_of, next_month, week_of};
 use super::mapping::local_to_utc;
 use super::rollup::{self, Grain, Side, Totals};
@@ -139,6 +140,9 @@ pub struct KpiLine {
     pub first_response_s: Option<f64>,
     pub response_sla: Option<f64>,
     pub fcr: Option<f64>,
+    /// E-mail and social contacts still without a first response at the end of the group's
+    /// period (or of the report); `None` per agent, within a day, and for other channels.
+    pub backlog: Option<u64>,
     /// Survey answers about the group's contacts.
     pub surveys: u64,
     /// Survey answers / answered contacts.
@@ -176,6 +180,7 @@ impl KpiLine {
             first_response_s: t.avg_first_response_s(),
             response_sla: t.sla_response_rate(),
             fcr: g.fcr.fcr(),
+            backlog: None,
             surveys: g.surveys,
             response_rate: (t.handled > 0).then(|| g.surveys as f64 / t.handled as f64),
             csat: g.survey.csat_top2_share(),
@@ -247,6 +252,55 @@ fn lines(
     (lines, KpiLine::new(vec!["total".into()], total, settings))
 }
 
+/// Where a line's open backlog is counted: at the end of which local day, in which channel
+/// and queue (all when `None`). No backlog per agent, within a day, or for channels without one.
+fn backlog_scope(
+    q: &KpiQuery,
+    dims: &[Dimension],
+    line: &KpiLine,
+    is_total: bool,
+) -> Option<(i64, Option<String>, Option<String>)> {
+    if q.agent.is_some() || q.agents.is_some() {
+        return None;
+    }
+    let (mut day, mut channel, mut queue) = (day_number(q.to), q.channel.clone(), q.queue.clone());
+    let labels = [Some(&line.group), line.subgroup.as_ref()];
+    if !is_total {
+        for (d, label) in dims.iter().zip(labels) {
+            let label = label?;
+            match d {
+                Dimension::Time(b) => day = day.min(backlog::last_day_of(*b, label)?),
+                Dimension::Channel => channel = Some(label.clone()),
+                Dimension::Queue => queue = Some(label.clone()),
+                Dimension::Agent => return None,
+            }
+        }
+    }
+    if channel
+        .as_deref()
+        .is_some_and(|c| !backlog::CHANNELS.contains(&c))
+    {
+        return None;
+    }
+    Some((day, channel, queue))
+}
+
+/// Fill in the open backlog of each line and the total, counted by `open`.
+fn with_backlog(
+    q: &KpiQuery,
+    (mut lines, mut total): (Vec<KpiLine>, KpiLine),
+    open: impl Fn(i64, Option<&str>, Option<&str>) -> u64,
+) -> (Vec<KpiLine>, KpiLine) {
+    let dims = q.dims();
+    let fill = |l: &mut KpiLine, is_total: bool| {
+        l.backlog = backlog_scope(q, &dims, l, is_total)
+            .map(|(day, c, qu)| open(day, c.as_deref(), qu.as_deref()));
+    };
+    lines.iter_mut().for_each(|l| fill(l, false));
+    fill(&mut total, true);
+    (lines, total)
+}
+
 /// The figures of `program` for the local days `from`..=`to`, one line per group (in order),
 /// and the line for the whole period, from the rollups (or, for the few groupings the rollups
 /// do not keep, from the raw contacts).
@@ -258,8 +312,16 @@ pub async fn kpis(
 ) -> Result<(Vec<KpiLine>, KpiLine), String> {
     let tz = program_tz(program)?;
     let (start, end) = period(tz, q.from, q.to)?;
+    let open = backlog::Open::read(db, program.id, day_number(q.to))
+        .await
+        .map_err(|e| e.to_string())?;
+    let open = |day, c: Option<&str>, qu: Option<&str>| open.at(day, c, qu);
     let Some(side) = side_for(q) else {
-        return kpis_direct(db, program, q, settings).await;
+        return Ok(with_backlog(
+            q,
+            direct(db, program, q, settings).await?,
+            open,
+        ));
     };
     let dims = q.dims();
     let time = dims.iter().find_map(|d| match d {
@@ -306,7 +368,7 @@ pub async fn kpis(
             total.merge(&t);
         }
     }
-    Ok(lines(groups, &total, settings))
+    Ok(with_backlog(q, lines(groups, &total, settings), open))
 }
 
 /// Which rollup side answers `q`: per agent when it is about agents, per queue otherwise;
@@ -380,9 +442,31 @@ fn period_label(tz: Tz, grain: Grain, period: i64, b: Bucket) -> String {
     }
 }
 
-/// The same figures computed directly from the raw contacts and survey answers: the reference
-/// the rollups are tested against.
+/// The same figures computed directly from the raw contacts and survey answers, the open
+/// backlog too: the reference the rollups are tested against.
 pub async fn kpis_direct(
+    db: &Db,
+    program: &Program,
+    q: &KpiQuery,
+    settings: &KpiSettings,
+) -> Result<(Vec<KpiLine>, KpiLine), String> {
+    let tz = program_tz(program)?;
+    let stays: Vec<backlog::Stay> = backlog::facts(db, program.id)
+        .await
+        .map_err(|e| e.to_string())?
+        .iter()
+        .filter_map(backlog::BacklogFacts::stay)
+        .collect();
+    Ok(with_backlog(
+        q,
+        direct(db, program, q, settings).await?,
+        |day, c, qu| backlog::open_at(&stays, tz, day, c, qu),
+    ))
+}
+
+/// The figures other than the backlog, from the raw contacts and survey answers (for the
+/// groupings the rollups do not keep, and as the reference).
+async fn direct(
     db: &Db,
     program: &Program,
     q: &KpiQuery,

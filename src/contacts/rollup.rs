@@ -678,6 +678,7 @@ pub async fn rebuild_in(
     }
     on_tx!(tx, t => sqlx::query(CLEAR).bind(program).execute(t).await.map(|_| ()))?;
     recount_days(tx, program, &mut cal, &days, settings).await?;
+    super::backlog::rebuild_in(tx, program, &mut cal).await?;
     Ok(arrivals.len() as u64)
 }
 
@@ -692,7 +693,7 @@ pub async fn ensure(db: &Db) -> Result<(), sqlx::Error> {
         let n = rebuild(db, program, &settings).await?;
         tracing::info!(%program, contacts = n, "rollups built");
     }
-    Ok(())
+    super::backlog::ensure(db).await
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::report::{Dimension, KpiLine, KpiQuery, kpis};
+use super::report::{Dimension, KpiLine, KpiQuery, KpiSettings, kpis};
 use crate::api::{ApiUser, IdPath, QueryParams};
 use crate::auth::Principal;
 use crate::domain::{InvalidValue, ProgramId};
@@ -255,7 +255,8 @@ impl Row {
     }
 }
 
-fn tiles(tr: Tr, t: &KpiLine, target: f64) -> Vec<Tile> {
+fn tiles(tr: Tr, t: &KpiLine, settings: &KpiSettings) -> Vec<Tile> {
+    let (target, response_sla_s) = (settings.service.target, settings.service.response_sla_s);
     let sl_status = match t.service_level {
         Some(v) if v >= target => "ok",
         Some(v) if v >= target - 0.1 => "warn",
@@ -266,7 +267,7 @@ fn tiles(tr: Tr, t: &KpiLine, target: f64) -> Vec<Tile> {
         "service.target",
         &[("target", &format!("{:.0} %", target * 100.0))],
     );
-    vec![
+    let mut tiles = vec![
         Tile {
             label: tr.t("kpi.offered"),
             value: t.offered.to_string(),
@@ -324,7 +325,39 @@ fn tiles(tr: Tr, t: &KpiLine, target: f64) -> Vec<Tile> {
             note: String::new(),
             status: "",
         },
-    ]
+    ];
+    // E-mail and social figures, where the program has such contacts.
+    if t.first_response_s.is_some() || t.backlog.unwrap_or(0) > 0 {
+        tiles.push(Tile {
+            label: tr.t("kpi.first_response"),
+            value: duration(t.first_response_s),
+            note: tr.f(
+                "service.within_sla",
+                &[
+                    ("pct", &pct(t.response_sla)),
+                    ("sla", &duration(Some(f64::from(response_sla_s)))),
+                ],
+            ),
+            status: "",
+        });
+        tiles.push(Tile {
+            label: tr.t("kpi.backlog"),
+            value: t.backlog.map_or_else(|| "–".into(), |n| n.to_string()),
+            note: tr.t("service.backlog_note"),
+            status: "",
+        });
+    }
+    tiles
+}
+
+/// A duration for people: seconds, minutes or hours.
+fn duration(v: Option<f64>) -> String {
+    match v {
+        None => "–".into(),
+        Some(s) if s < 120.0 => format!("{s:.0} s"),
+        Some(s) if s < 7_200.0 => format!("{:.0} min", s / 60.0),
+        Some(s) => format!("{:.1} h", s / 3_600.0),
+    }
 }
 
 /// An option of a select: value, label, whether chosen.
@@ -438,7 +471,7 @@ async fn service_page(
             channel_choices: choices(ctx.tr, &CHANNEL_CHOICES, q.channel.as_deref().unwrap_or("")),
             queue: q.queue.as_deref().unwrap_or(""),
             teams,
-            tiles: tiles(ctx.tr, &total, settings.service.target),
+            tiles: tiles(ctx.tr, &total, &settings),
             chart: chart_json(&lines),
             rows: lines
                 .iter()
@@ -563,6 +596,7 @@ mod tests {
             first_response_s: None,
             response_sla: None,
             fcr: Some(0.396_503_198_294_243_1),
+            backlog: None,
             surveys: 7,
             response_rate: None,
             csat: Some(3.0 / 5.0),
@@ -584,7 +618,24 @@ mod tests {
             (r.csat.as_str(), r.nps.as_str(), r.rq.as_str()),
             ("60.0 %", "+14", "–")
         );
-        let t = tiles(Tr::default(), &line, 0.8);
+        let t = tiles(Tr::default(), &line, &KpiSettings::default());
+        assert_eq!(t.len(), 9, "no e-mail figures without e-mail contacts");
+        let mail = KpiLine {
+            first_response_s: Some(9_000.0),
+            response_sla: Some(0.75),
+            backlog: Some(12),
+            ..line.clone()
+        };
+        let m = tiles(Tr::default(), &mail, &KpiSettings::default());
+        assert_eq!(
+            (m[9].value.as_str(), m[9].note.as_str()),
+            ("2.5 h", "75.0 % within the SLA of 24.0 h")
+        );
+        assert_eq!(m[10].value, "12");
+        assert_eq!(
+            (duration(Some(90.0)), duration(Some(1_800.0))),
+            ("90 s".into(), "30 min".into())
+        );
         assert_eq!(
             t[1].status, "bad",
             "52.4 % is more than 10 points under the 80 % target"

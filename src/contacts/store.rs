@@ -92,6 +92,25 @@ pub struct Prepared {
     pub hash: String,
 }
 
+impl Prepared {
+    /// The contact's stay in the e-mail and social backlog, if it has one.
+    pub fn backlog_stay(&self) -> Option<super::backlog::Stay> {
+        let c = &self.contact;
+        if !super::backlog::CHANNELS.contains(&c.channel.as_str()) {
+            return None;
+        }
+        super::backlog::BacklogFacts {
+            channel: c.channel.as_str().to_owned(),
+            queue: c.queue.clone(),
+            outcome: c.outcome.as_str().to_owned(),
+            arrived_at: c.arrived_ms,
+            first_response_s: c.first_response_s.map(i64::from),
+            ended_at: c.ended_ms,
+        }
+        .stay()
+    }
+}
+
 const COLUMNS: [&str; 24] = [
     "program_id",
     "external_id",

@@ -145,7 +145,8 @@ pub async fn create(db: &Db, actor: &Actor, input: &ProgramInput) -> AppResult<P
     let tz = TimeZoneName::parse(&input.timezone)?;
     let mut tx = db.begin().await?;
     let sql = format!(
-        "INSERT INTO programs (code, name, timezone, active, created_at) VALUES ($1, $2, $3, TRUE, $4) RETURNING {COLUMNS}"
+        "INSERT INTO programs (code, name, timezone, active, created_at, backlog_counted) \
+         VALUES ($1, $2, $3, TRUE, $4, TRUE) RETURNING {COLUMNS}"
     );
     let res: Result<Program, sqlx::Error> = on_tx!(&mut tx, c => sqlx::query_as(&sql)
         .bind(code.as_str()).bind(name.as_str()).bind(tz.as_str()).bind(now())

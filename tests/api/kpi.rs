@@ -434,3 +434,75 @@ both_backends! {
         assert_eq!(kpi_json(&app, "channel"), before, "the defaults give the first figures again");
     }
 }
+
+/// M1 waits from 14 January until its answer on the 16th; M2 is never answered. With the
+/// fixture's P6 (answered two hours after it arrived on the 15th), open at the end of each day:
+/// 14th 1 (M1), 15th 2 (M1, M2), 16th and later 1 (M2).
+const MAIL: &str = "\
+external_id,channel,queue,agent,customer,reason,arrived,answered,outcome
+M1,email,Mail,carl,G,,2026-01-14 09:00:00,2026-01-16 10:00:00,handled
+M2,social,Social,,H,,2026-01-15 18:00:00,,
+";
+
+both_backends! {
+    async fn the_open_backlog_is_counted_at_each_periods_end(app: TestApp) {
+        app.seed_demo().await;
+        load_fixture(&app).await;
+        let a = app.program_id("ACME-DE").await;
+        let req = ImportRequest {
+            program: a,
+            source_name: "mail.csv".into(),
+            format: Format::Csv,
+            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
+            created_by: "test".into(),
+            rejects_path: None,
+            batch_rows: 100,
+        };
+        let s = import_contacts(&app.db, req, Box::new(std::io::Cursor::new(MAIL.as_bytes().to_vec())), |_| {}).await.unwrap();
+        assert_eq!((s.accepted, s.rejected), (2, 0));
+        let token = app.token_for("client@example.com").await;
+        let get = |q: String| {
+            let (app, token) = (&app, &token);
+            async move {
+                let v: serde_json::Value = client().get(app.url(&format!("/api/v1/programs/{a}/kpis?{q}")))
+                    .bearer_auth(token).send().await.unwrap().json().await.unwrap();
+                v
+            }
+        };
+        let by_day = get("from=2026-01-14&to=2026-01-18&by=day".into()).await;
+        let days: Vec<(&str, u64)> = by_day["rows"].as_array().unwrap().iter()
+            .map(|r| (r["group"].as_str().unwrap(), r["backlog"].as_u64().unwrap())).collect();
+        assert_eq!(days, [("2026-01-14", 1), ("2026-01-15", 2), ("2026-01-18", 1)]);
+        assert_eq!(by_day["total"]["backlog"].as_u64(), Some(1));
+        // A period ending on the 15th ends with both open.
+        let to_15 = get("from=2026-01-14&to=2026-01-15&by=week".into()).await;
+        assert_eq!(to_15["rows"][0]["backlog"].as_u64(), Some(2), "the week is cut at the period's end");
+        let by_channel = get("from=2026-01-14&to=2026-01-15&by=channel".into()).await;
+        let of = |ch: &str| by_channel["rows"].as_array().unwrap().iter().find(|r| r["group"] == ch).unwrap()["backlog"].clone();
+        assert_eq!((of("email"), of("social"), of("phone")), (1.into(), 1.into(), serde_json::Value::Null));
+        let by_queue = get("from=2026-01-14&to=2026-01-18&by=queue&channel=email".into()).await;
+        assert_eq!(by_queue["total"]["backlog"].as_u64(), Some(0), "M1 was answered on the 16th");
+        let by_agent = get("from=2026-01-14&to=2026-01-18&by=agent".into()).await;
+        assert!(by_agent["rows"][0]["backlog"].is_null(), "no backlog per agent");
+
+        // The dashboard shows it, and a changed row moves it: M2 answered on the 17th.
+        let c = app.signed_in("client@example.com").await;
+        let html = c.get(app.url(&format!("/programs/{a}/service?from=2026-01-14&to=2026-01-15&by=day"))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Open backlog"), "{html}");
+        let changed = MAIL.replace("2026-01-15 18:00:00,,", "2026-01-15 18:00:00,2026-01-17 08:00:00,handled");
+        let req = ImportRequest {
+            program: a,
+            source_name: "mail.csv".into(),
+            format: Format::Csv,
+            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
+            created_by: "test".into(),
+            rejects_path: None,
+            batch_rows: 100,
+        };
+        let s = import_contacts(&app.db, req, Box::new(std::io::Cursor::new(changed.into_bytes())), |_| {}).await.unwrap();
+        assert_eq!((s.updated, s.unchanged), (1, 1));
+        let after = get("from=2026-01-14&to=2026-01-18&by=day".into()).await;
+        let days: Vec<u64> = after["rows"].as_array().unwrap().iter().map(|r| r["backlog"].as_u64().unwrap()).collect();
+        assert_eq!(days, [1, 2, 0]);
+    }
+}

@@ -17,7 +17,8 @@ fn contacts_csv(rng: &mut StdRng, ids: std::ops::Range<u32>, day_shift: i64) -> 
         "external_id,channel,queue,agent,customer,reason,arrived,wait_s,talk_s,hold_s,acw_s,first_response_s,outcome\n",
     );
     for i in ids {
-        let channel = ["phone", "phone", "phone", "chat", "email", "bot"][rng.random_range(0..6)];
+        let channel =
+            ["phone", "phone", "phone", "chat", "email", "social", "bot"][rng.random_range(0..7)];
         let outcome = match channel {
             "bot" => "bot_resolved",
             _ => ["handled", "handled", "handled", "transferred", "abandoned"]
@@ -42,11 +43,13 @@ fn contacts_csv(rng: &mut StdRng, ids: std::ops::Range<u32>, day_shift: i64) -> 
         } else {
             0
         };
-        let first = if channel == "email" && answered {
-            rng.random_range(60..200_000).to_string()
-        } else {
-            String::new()
-        };
+        // A quarter of the answered e-mails and social posts are still waiting for a response.
+        let first =
+            if (channel == "email" || channel == "social") && answered && rng.random_bool(0.75) {
+                rng.random_range(60..200_000).to_string()
+            } else {
+                String::new()
+            };
         out.push_str(&format!(
             "C{i},{channel},{},{},{customer},{reason},{},{},{talk},{},{},{first},{outcome}\n",
             ["Billing", "Sales", "Tech"][rng.random_range(0..3)],
@@ -151,9 +154,10 @@ both_backends! {
                 for (by, then) in groupings {
                     let mut q = KpiQuery::new(from, to, by);
                     q.then = then;
-                    let filters: [fn(&mut KpiQuery); 4] = [
+                    let filters: [fn(&mut KpiQuery); 5] = [
                         |_| {},
                         |q| { q.channel = Some("phone".into()); q.queue = Some("Billing".into()); },
+                        |q| { q.channel = Some("social".into()); q.queue = Some("Tech".into()); },
                         |q| q.agent = Some("bert".into()),
                         |q| q.agents = Some(["anna".to_string(), "dora".to_string()].into()),
                     ];
@@ -169,6 +173,7 @@ both_backends! {
             let q = KpiQuery::new(days[0].0, days[0].1, Dimension::Channel);
             let (_, total) = kpis(&app.db, &program, &q, &settings).await.unwrap();
             assert!(total.offered > 0 && total.fcr.is_some() && total.csat.is_some());
+            assert!(total.backlog.is_some_and(|b| b > 0), "some e-mails are still open");
         }
         // Another time zone moves local days: the rollups follow.
         let patch = kalibra::programs::ProgramPatch { timezone: Some("America/New_York".into()), ..Default::default() };
