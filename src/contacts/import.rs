@@ -16,7 +16,7 @@ use crate::domain::ProgramId;
 use crate::store::Db;
 
 /// How many rows go into one transaction.
-pub const BATCH_ROWS: usize = 10_000;
+pub const BATCH_ROWS: usize = 30_000;
 /// How many rejects per job are kept in the database for the UI (the file has them all).
 const REJECTS_KEPT: usize = 1_000;
 
@@ -390,7 +390,7 @@ pub async fn import<T: ImportRow>(
     mut progress: impl FnMut(u64),
 ) -> Result<Summary, ImportError> {
     let job = store::start_job(db, req.program, T::KIND, &req.source_name, &req.created_by).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch<T>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch<T>>(1);
     let mapping = req.mapping.clone();
     let format = req.format;
     let batch_rows = req.batch_rows.max(1);

@@ -3,7 +3,7 @@
 //! [`first_contact_resolution`] (the definition the reports are tested against) runs over them
 //! and the batch together.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use super::store::Prepared;
 use crate::domain::ProgramId;
@@ -24,6 +24,62 @@ pub struct Neighbour {
     pub agent: String,
 }
 
+/// The width of the weeks the customer index is kept by (`arrived_at / WEEK_MS` in the index of
+/// migration 0009; the same truncating division here and there).
+pub const WEEK_MS: i64 = 604_800_000;
+
+/// One customer's contacts wanted between two instants (both included).
+#[derive(Debug, Clone, Copy)]
+pub struct Window<'a> {
+    pub customer: &'a str,
+    pub from: i64,
+    pub to: i64,
+}
+
+impl Window<'_> {
+    /// The weeks to look in, one index probe each.
+    pub fn weeks(&self) -> std::ops::RangeInclusive<i64> {
+        (self.from / WEEK_MS)..=(self.to / WEEK_MS)
+    }
+}
+
+/// The stored contacts of each window's customer that arrived within the window.
+pub async fn contacts_of(
+    tx: &mut Tx,
+    program: ProgramId,
+    windows: &[Window<'_>],
+) -> Result<Vec<Neighbour>, sqlx::Error> {
+    match tx {
+        Tx::Sqlite(t) => super::sqlite_bulk::neighbours(t, program, windows).await,
+        Tx::Pg(t) => {
+            // Driven by the list, one index probe per customer and week. (`+ 0` keeps the
+            // planner, whose statistics lag while the table grows, off the arrival index.)
+            const SQL: &str = "SELECT c.id, c.customer_ref, c.arrived_at, c.reason, c.fcr_repeat, c.outcome, \
+                c.channel, c.queue, c.agent FROM UNNEST($2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) \
+                AS k (customer, week, lo, hi) JOIN contacts c ON c.program_id = $1 \
+                AND (c.arrived_at / 604800000) = k.week AND c.customer_ref = k.customer \
+                AND c.arrived_at + 0 >= k.lo AND c.arrived_at + 0 <= k.hi";
+            let (mut customers, mut weeks, mut los, mut his) = (vec![], vec![], vec![], vec![]);
+            for w in windows {
+                for week in w.weeks() {
+                    customers.push(w.customer);
+                    weeks.push(week);
+                    los.push(w.from);
+                    his.push(w.to);
+                }
+            }
+            sqlx::query_as(SQL)
+                .bind(program)
+                .bind(customers)
+                .bind(weeks)
+                .bind(los)
+                .bind(his)
+                .fetch_all(&mut **t)
+                .await
+        }
+    }
+}
+
 /// What a batch settles.
 pub struct Settled {
     /// For each new contact, in order: did the customer come back (`None`: no customer).
@@ -40,40 +96,28 @@ pub async fn settle(
     window_days: u32,
 ) -> Result<Settled, sqlx::Error> {
     let window = i64::from(window_days) * 86_400_000;
-    let customers: BTreeSet<&str> = fresh
-        .iter()
-        .map(|p| p.customer_ref.as_str())
-        .filter(|c| !c.is_empty())
-        .collect();
-    let (Some(first), Some(last)) = (
-        fresh.iter().map(|p| p.contact.arrived_ms).min(),
-        fresh.iter().map(|p| p.contact.arrived_ms).max(),
-    ) else {
+    if fresh.is_empty() {
         return Ok(Settled {
             repeats: Vec::new(),
             lost: Vec::new(),
         });
-    };
-    let (from, to) = (first.saturating_sub(window), last.saturating_add(window));
-    let mut stored = match tx {
-        Tx::Sqlite(t) => super::sqlite_bulk::neighbours(t, program, &customers, from, to).await?,
-        Tx::Pg(t) => {
-            // Driven by the list, one index lookup per customer. (`= ANY` would filter a range of
-            // the program's rows against the whole list; `+ 0` keeps the planner, whose statistics
-            // lag while the table grows, off the index on arrival times.)
-            const SQL: &str = "SELECT c.id, c.customer_ref, c.arrived_at, c.reason, c.fcr_repeat, c.outcome, c.channel, \
-                c.queue, c.agent FROM UNNEST($2::text[]) AS k (customer) JOIN contacts c ON c.program_id = $1 \
-                AND c.customer_ref = k.customer AND c.arrived_at + 0 >= $3 AND c.arrived_at + 0 <= $4";
-            let list: Vec<&str> = customers.iter().copied().collect();
-            sqlx::query_as(SQL)
-                .bind(program)
-                .bind(list)
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut **t)
-                .await?
-        }
-    };
+    }
+    // Each customer's window: from W before their first new contact to W after their last.
+    let mut spans: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for p in fresh.iter().filter(|p| !p.customer_ref.is_empty()) {
+        let t = p.contact.arrived_ms;
+        let e = spans.entry(p.customer_ref.as_str()).or_insert((t, t));
+        *e = (e.0.min(t), e.1.max(t));
+    }
+    let windows: Vec<Window> = spans
+        .into_iter()
+        .map(|(customer, (first, last))| Window {
+            customer,
+            from: first.saturating_sub(window),
+            to: last.saturating_add(window),
+        })
+        .collect();
+    let mut stored = contacts_of(tx, program, &windows).await?;
     // In id order, then the new rows in the order they get their ids: ties in time go by id.
     stored.sort_by_key(|n| n.id);
     let input: Vec<FcrContact> = stored

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::calendar::{Calendar, day_start_utc, month_of, next_month, week_of};
+use super::repeats::{WEEK_MS, Window, contacts_of};
 use super::report::KpiSettings;
 use crate::domain::ProgramId;
 use crate::kpi::{
@@ -449,6 +450,18 @@ struct FcrRow {
     fcr_repeat: Option<bool>,
 }
 
+impl From<super::repeats::Neighbour> for FcrRow {
+    fn from(n: super::repeats::Neighbour) -> Self {
+        FcrRow {
+            id: n.id,
+            customer_ref: n.customer_ref,
+            arrived_at: n.arrived_at,
+            reason: n.reason,
+            fcr_repeat: n.fcr_repeat,
+        }
+    }
+}
+
 /// Re-evaluate first-contact resolution for the contacts of `customers` that arrived up to
 /// `until` and may have a repeat in `[since, until]` (+ the window), after contacts of these
 /// customers arrived or changed in `[since, until]`. Returns the arrivals of the contacts whose
@@ -461,57 +474,93 @@ pub async fn refresh_fcr(
     until: i64,
     window_days: u32,
 ) -> Result<BTreeSet<i64>, sqlx::Error> {
-    let mut changed = BTreeSet::new();
     let window = i64::from(window_days) * 86_400_000;
-    let customers: Vec<&String> = customers.iter().filter(|c| !c.is_empty()).collect();
-    for chunk in customers.chunks(100) {
-        let list: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 4)).collect();
-        let sql = format!(
-            "SELECT id, customer_ref, arrived_at, reason, fcr_repeat FROM contacts \
-             WHERE program_id = $1 AND arrived_at >= $2 AND arrived_at <= $3 AND customer_ref IN ({}) \
-             ORDER BY arrived_at, id",
-            list.join(", ")
-        );
-        let rows: Vec<FcrRow> = on_tx!(tx, t => {
-            let mut q = sqlx::query_as(&sql).bind(program).bind(since - window).bind(until + window);
-            for c in chunk {
-                q = q.bind((*c).clone());
-            }
-            q.fetch_all(t).await
-        })?;
-        let input: Vec<FcrContact> = rows
-            .iter()
-            .map(|r| FcrContact {
-                customer: r.customer_ref.clone(),
-                arrived_ms: r.arrived_at,
-                reason: r.reason.clone(),
-            })
-            .collect();
-        let resolved = first_contact_resolution(&input, window_days);
-        // The contacts whose flag changes, by their new value.
-        let mut flips: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
-        for (r, first_time) in rows.iter().zip(resolved) {
-            let repeat = !first_time;
-            if r.arrived_at <= until && r.fcr_repeat != Some(repeat) {
-                flips[usize::from(repeat)].push(r.id);
-                changed.insert(r.arrived_at);
-            }
+    let windows: Vec<Window> = customers
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| Window {
+            customer: c,
+            from: since - window,
+            to: until + window,
+        })
+        .collect();
+    let mut rows: Vec<FcrRow> = contacts_of(tx, program, &windows)
+        .await?
+        .into_iter()
+        .map(FcrRow::from)
+        .collect();
+    rows.sort_by_key(|r| (r.arrived_at, r.id));
+    store_flags(tx, &rows, window_days, |r| r.arrived_at <= until).await
+}
+
+/// Re-evaluate first-contact resolution for every contact of a program, a week at a time: each
+/// week is read with the weeks after it that its contacts' repeats can fall in.
+async fn refresh_all_fcr(
+    tx: &mut Tx,
+    program: ProgramId,
+    window_days: u32,
+) -> Result<(), sqlx::Error> {
+    const SPAN: &str =
+        "SELECT MIN(arrived_at), MAX(arrived_at) FROM contacts WHERE program_id = $1";
+    const WEEKS: &str = "SELECT id, customer_ref, arrived_at, reason, fcr_repeat FROM contacts \
+        WHERE program_id = $1 AND arrived_at / 604800000 >= $2 AND arrived_at / 604800000 <= $3 \
+        AND customer_ref <> '' ORDER BY arrived_at, id";
+    let (first, last): (Option<i64>, Option<i64>) =
+        on_tx!(tx, t => sqlx::query_as(SPAN).bind(program).fetch_one(t).await)?;
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    let window = i64::from(window_days) * 86_400_000;
+    let ahead = (window + WEEK_MS - 1) / WEEK_MS;
+    for week in (first / WEEK_MS)..=(last / WEEK_MS) {
+        let rows: Vec<FcrRow> = on_tx!(tx, t => sqlx::query_as(WEEKS).bind(program).bind(week)
+            .bind(week + ahead).fetch_all(t).await)?;
+        store_flags(tx, &rows, window_days, |r| r.arrived_at / WEEK_MS == week).await?;
+    }
+    Ok(())
+}
+
+/// Run [`first_contact_resolution`] over `rows` (in time order) and store the flags that
+/// change, of the rows `settles` picks. Returns the arrivals of those whose flags changed.
+async fn store_flags(
+    tx: &mut Tx,
+    rows: &[FcrRow],
+    window_days: u32,
+    settles: impl Fn(&FcrRow) -> bool,
+) -> Result<BTreeSet<i64>, sqlx::Error> {
+    let input: Vec<FcrContact> = rows
+        .iter()
+        .map(|r| FcrContact {
+            customer: r.customer_ref.clone(),
+            arrived_ms: r.arrived_at,
+            reason: r.reason.clone(),
+        })
+        .collect();
+    let resolved = first_contact_resolution(&input, window_days);
+    let mut changed = BTreeSet::new();
+    // The contacts whose flag changes, by their new value.
+    let mut flips: [Vec<i64>; 2] = [Vec::new(), Vec::new()];
+    for (r, first_time) in rows.iter().zip(resolved) {
+        let repeat = !first_time;
+        if settles(r) && r.fcr_repeat != Some(repeat) {
+            flips[usize::from(repeat)].push(r.id);
+            changed.insert(r.arrived_at);
         }
-        for (value, ids) in flips.iter().enumerate() {
-            for part in ids.chunks(100) {
-                let list: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
-                let sql = format!(
-                    "UPDATE contacts SET fcr_repeat = $1 WHERE id IN ({})",
-                    list.join(", ")
-                );
-                on_tx!(tx, t => {
-                    let mut q = sqlx::query(&sql).bind(value == 1);
-                    for id in part {
-                        q = q.bind(*id);
-                    }
-                    q.execute(t).await.map(|_| ())
-                })?;
-            }
+    }
+    for (value, ids) in flips.iter().enumerate() {
+        for part in ids.chunks(100) {
+            let list: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "UPDATE contacts SET fcr_repeat = $1 WHERE id IN ({})",
+                list.join(", ")
+            );
+            on_tx!(tx, t => {
+                let mut q = sqlx::query(&sql).bind(value == 1);
+                for id in part {
+                    q = q.bind(*id);
+                }
+                q.execute(t).await.map(|_| ())
+            })?;
         }
     }
     Ok(changed)
@@ -662,20 +711,13 @@ pub async fn rebuild_in(
     program: ProgramId,
     settings: &KpiSettings,
 ) -> Result<u64, sqlx::Error> {
-    const CUSTOMERS: &str =
-        "SELECT DISTINCT customer_ref FROM contacts WHERE program_id = $1 AND customer_ref <> ''";
     const ARRIVALS: &str = "SELECT arrived_at FROM contacts WHERE program_id = $1";
     const CLEAR: &str = "DELETE FROM contact_rollups WHERE program_id = $1";
-    let customers: Vec<String> =
-        on_tx!(tx, t => sqlx::query_scalar(CUSTOMERS).bind(program).fetch_all(t).await)?;
     let arrivals: Vec<i64> =
         on_tx!(tx, t => sqlx::query_scalar(ARRIVALS).bind(program).fetch_all(t).await)?;
     let mut cal = calendar(tx, program).await?;
     let days = days_of(&mut cal, arrivals.iter().copied());
-    if let (Some(&since), Some(&until)) = (arrivals.iter().min(), arrivals.iter().max()) {
-        let customers: BTreeSet<String> = customers.into_iter().collect();
-        refresh_fcr(tx, program, &customers, since, until, settings.fcr_days).await?;
-    }
+    refresh_all_fcr(tx, program, settings.fcr_days).await?;
     on_tx!(tx, t => sqlx::query(CLEAR).bind(program).execute(t).await.map(|_| ()))?;
     recount_days(tx, program, &mut cal, &days, settings).await?;
     super::backlog::rebuild_in(tx, program, &mut cal).await?;

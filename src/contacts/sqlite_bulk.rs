@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::sqlite::SqliteConnection;
 
 use super::bulk::Existing;
-use super::repeats::Neighbour;
+use super::repeats::{Neighbour, Window};
 use super::rollup::{Delta, Key, RollupRow, measures};
 use super::store::Prepared;
 use crate::domain::{ProgramId, Timestamp};
@@ -138,33 +138,36 @@ pub async fn write_rollups(
     .await
 }
 
-/// The stored contacts of `customers` that arrived in `[from, to]`.
+/// The stored contacts of each window's customer that arrived within it, one index probe per
+/// customer and week.
 pub async fn neighbours(
     conn: &mut SqliteConnection,
     program: ProgramId,
-    customers: &std::collections::BTreeSet<&str>,
-    from: i64,
-    to: i64,
+    windows: &[Window<'_>],
 ) -> Result<Vec<Neighbour>, sqlx::Error> {
     const SQL: &str = "SELECT id, arrived_at, reason, fcr_repeat, outcome, channel, queue, agent FROM contacts \
-        WHERE program_id = ?1 AND customer_ref = ?2 AND arrived_at >= ?3 AND arrived_at <= ?4";
+        WHERE program_id = ?1 AND arrived_at / 604800000 = ?2 AND customer_ref = ?3 \
+        AND arrived_at >= ?4 AND arrived_at <= ?5";
     with_connection(conn, |c| {
         let mut stmt = c.prepare_cached(SQL)?;
         let mut out = Vec::new();
-        for customer in customers {
-            let mut rows = stmt.query(rusqlite::params![program.0, customer, from, to])?;
-            while let Some(r) = rows.next()? {
-                out.push(Neighbour {
-                    id: r.get(0)?,
-                    customer_ref: (*customer).to_owned(),
-                    arrived_at: r.get(1)?,
-                    reason: r.get(2)?,
-                    fcr_repeat: r.get(3)?,
-                    outcome: r.get(4)?,
-                    channel: r.get(5)?,
-                    queue: r.get(6)?,
-                    agent: r.get(7)?,
-                });
+        for w in windows {
+            for week in w.weeks() {
+                let args = rusqlite::params![program.0, week, w.customer, w.from, w.to];
+                let mut rows = stmt.query(args)?;
+                while let Some(r) = rows.next()? {
+                    out.push(Neighbour {
+                        id: r.get(0)?,
+                        customer_ref: w.customer.to_owned(),
+                        arrived_at: r.get(1)?,
+                        reason: r.get(2)?,
+                        fcr_repeat: r.get(3)?,
+                        outcome: r.get(4)?,
+                        channel: r.get(5)?,
+                        queue: r.get(6)?,
+                        agent: r.get(7)?,
+                    });
+                }
             }
         }
         Ok(out)
