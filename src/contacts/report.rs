@@ -240,8 +240,58 @@ fn program_tz(program: &Program) -> Result<Tz, String> {
         .map_err(|_| format!("program time zone {}", program.timezone))
 }
 
+/// The labels of a report's groups, each kept once and numbered.
+#[derive(Default)]
+struct Labels {
+    texts: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Labels {
+    fn id(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        let id = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
+        self.texts.push(text.to_owned());
+        self.ids.insert(text.to_owned(), id);
+        id
+    }
+
+    /// The groups with their labels (the first `dims` of each key), in the order of the labels.
+    fn in_order(
+        &self,
+        groups: HashMap<[u32; 2], Totals>,
+        dims: usize,
+    ) -> Vec<(Vec<String>, Totals)> {
+        let mut by_text: Vec<u32> = (0..self.texts.len() as u32).collect();
+        by_text.sort_by(|&a, &b| self.texts[a as usize].cmp(&self.texts[b as usize]));
+        let mut rank = vec![0_u32; self.texts.len()];
+        for (r, &id) in by_text.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        let keyed: Vec<([u32; 2], Totals)> = groups.into_iter().collect();
+        // Sort small keys, not the totals.
+        let second = |k: &[u32; 2]| if dims > 1 { rank[k[1] as usize] } else { 0 };
+        let mut order: Vec<(u32, u32, usize)> = keyed
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (rank[k[0] as usize], second(k), i))
+            .collect();
+        order.sort_unstable();
+        order
+            .into_iter()
+            .map(|(_, _, i)| {
+                let (k, t) = &keyed[i];
+                let labels = k[..dims].iter().map(|&l| self.texts[l as usize].clone());
+                (labels.collect(), *t)
+            })
+            .collect()
+    }
+}
+
 fn lines(
-    groups: BTreeMap<Vec<String>, Totals>,
+    groups: impl IntoIterator<Item = (Vec<String>, Totals)>,
     total: &Totals,
     settings: &KpiSettings,
 ) -> (Vec<KpiLine>, KpiLine) {
@@ -337,37 +387,44 @@ pub async fn kpis(
         Some(Bucket::Week) => cover(first, last, Grain::Week),
         Some(Bucket::Month) | None => cover(first, last, Grain::Month),
     };
-    let mut groups: BTreeMap<Vec<String>, Totals> = BTreeMap::new();
+    // A group is a pair of label numbers: a row costs a lookup per dimension, not new strings.
+    let mut labels = Labels::default();
+    let mut periods: HashMap<(Grain, i64), u32> = HashMap::new();
+    let mut groups: HashMap<[u32; 2], Totals> = HashMap::new();
     let mut total = Totals::default();
-    let mut labels: HashMap<(Grain, i64), String> = HashMap::new();
     for (grain, lo, hi) in reads {
-        let rows = rollup::read(db, program.id, side, grain, lo, hi)
-            .await
-            .map_err(|e| e.to_string())?;
-        for r in &rows {
+        let mut add = |r: &rollup::RollupRow| {
             let admitted = match side {
                 Side::Queue => q.admits(&r.channel, &r.name, ""),
                 Side::Agent => q.admits(&r.channel, "", &r.name),
             };
             if !admitted {
-                continue;
+                return;
             }
             let t = r.totals();
-            let key: Vec<String> = dims
-                .iter()
-                .map(|d| match d {
-                    Dimension::Time(b) => labels
-                        .entry((grain, r.period))
-                        .or_insert_with(|| period_label(tz, grain, r.period, *b))
-                        .clone(),
-                    Dimension::Channel => r.channel.clone(),
-                    Dimension::Queue | Dimension::Agent => r.name.clone(),
-                })
-                .collect();
+            let mut key = [0_u32; 2];
+            for (slot, d) in key.iter_mut().zip(&dims) {
+                *slot = match d {
+                    Dimension::Time(b) => match periods.get(&(grain, r.period)) {
+                        Some(&id) => id,
+                        None => {
+                            let id = labels.id(&period_label(tz, grain, r.period, *b));
+                            periods.insert((grain, r.period), id);
+                            id
+                        }
+                    },
+                    Dimension::Channel => labels.id(&r.channel),
+                    Dimension::Queue | Dimension::Agent => labels.id(&r.name),
+                };
+            }
             groups.entry(key).or_default().merge(&t);
             total.merge(&t);
-        }
+        };
+        rollup::read(db, program.id, side, grain, (lo, hi), &mut add)
+            .await
+            .map_err(|e| e.to_string())?;
     }
+    let groups = labels.in_order(groups, dims.len());
     Ok(with_backlog(q, lines(groups, &total, settings), open))
 }
 

@@ -632,15 +632,16 @@ impl RollupRow {
     }
 }
 
-/// A program's rollup rows of one side and grain whose periods lie in `[from, to]`.
+/// Hand `each` a program's rollup rows of one side and grain whose periods lie in `[from, to]`,
+/// one at a time (a year by agent and week is thousands of rows, never held together).
 pub async fn read(
     db: &Db,
     program: ProgramId,
     side: Side,
     grain: Grain,
-    from: i64,
-    to: i64,
-) -> Result<Vec<RollupRow>, sqlx::Error> {
+    (from, to): (i64, i64),
+    each: &mut (dyn FnMut(&RollupRow) + Send),
+) -> Result<(), sqlx::Error> {
     let sql = format!(
         "SELECT {} FROM contact_rollups WHERE program_id = $1 AND side = $2 AND grain = $3 \
          AND period >= $4 AND period <= $5",
@@ -651,17 +652,19 @@ pub async fn read(
         Db::Sqlite(pool) => {
             let mut conn = pool.acquire().await?;
             let args = (program.0, side.as_str(), grain.as_str(), from, to);
-            super::sqlite_bulk::read_rollups(&mut conn, &sql, args).await
+            super::sqlite_bulk::read_rollups(&mut conn, &sql, args, each).await
         }
         Db::Pg(pool) => {
-            sqlx::query_as(&sql)
+            let rows: Vec<RollupRow> = sqlx::query_as(&sql)
                 .bind(program)
                 .bind(side.as_str())
                 .bind(grain.as_str())
                 .bind(from)
                 .bind(to)
                 .fetch_all(pool)
-                .await
+                .await?;
+            rows.iter().for_each(each);
+            Ok(())
         }
     }
 }

@@ -1,11 +1,11 @@
 //! The service dashboard, its CSV export and the KPI API.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
@@ -181,18 +181,27 @@ pub async fn api_kpis(
     user: ApiUser,
     IdPath(id): IdPath<ProgramId>,
     QueryParams(p): QueryParams<KpiParams>,
-) -> AppResult<Json<KpiReport>> {
+) -> AppResult<Response> {
     let (program, scope) = program_for(&app, &user.0, id).await?;
     let q = query_of(&app, &program, &scope, &p).await?;
     let (rows, total) = report(&app, &program, &q).await?;
-    Ok(Json(KpiReport {
+    let report = KpiReport {
         program: program.code,
         from: q.from.to_string(),
         to: q.to.to_string(),
         by: given(&p.by).unwrap_or("day").to_owned(),
         rows,
         total,
-    }))
+    };
+    // Written into a buffer of about the answer's size: a year by agent and week is thousands
+    // of lines, and a growing buffer would be copied over and over.
+    let mut body = Vec::with_capacity(1_024 + 480 * report.rows.len());
+    serde_json::to_writer(&mut body, &report).map_err(|e| AppError::Unexpected(e.into()))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 /// A figure as the dashboard shows it.

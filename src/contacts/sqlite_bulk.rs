@@ -187,29 +187,39 @@ pub async fn mark_repeats(conn: &mut SqliteConnection, ids: &[i64]) -> Result<()
     .await
 }
 
-/// Read rollup rows with `sql`, which selects the period, channel, name and the measures.
+/// Read rollup rows with `sql`, which selects the period, channel, name and the measures, and
+/// hand them to `each` one at a time (in one reused row).
 pub async fn read_rollups(
     conn: &mut SqliteConnection,
     sql: &str,
     args: (i64, &str, &str, i64, i64),
-) -> Result<Vec<RollupRow>, sqlx::Error> {
+    each: &mut (dyn FnMut(&RollupRow) + Send),
+) -> Result<(), sqlx::Error> {
     with_connection(conn, |c| {
         let mut stmt = c.prepare_cached(sql)?;
         let mut rows = stmt.query(rusqlite::params![args.0, args.1, args.2, args.3, args.4])?;
-        let mut out = Vec::new();
+        let mut row = RollupRow {
+            period: 0,
+            channel: String::new(),
+            name: String::new(),
+            measures: [0; 26],
+        };
         while let Some(r) = rows.next()? {
-            let mut m = [0_i64; 26];
-            for (i, v) in m.iter_mut().enumerate() {
+            row.period = r.get(0)?;
+            for (i, field) in [(1, &mut row.channel), (2, &mut row.name)] {
+                let t = r.get_ref(i)?;
+                let value = t.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(i, t.data_type(), Box::new(e))
+                })?;
+                field.clear();
+                field.push_str(value);
+            }
+            for (i, v) in row.measures.iter_mut().enumerate() {
                 *v = r.get(i + 3)?;
             }
-            out.push(RollupRow {
-                period: r.get(0)?,
-                channel: r.get(1)?,
-                name: r.get(2)?,
-                measures: m,
-            });
+            each(&row);
         }
-        Ok(out)
+        Ok(())
     })
     .await
 }
