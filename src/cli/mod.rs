@@ -613,7 +613,7 @@ async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
                 .unwrap_or(5)
                 .max(5);
             println!(
-                "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>6} {:>7}",
+                "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>6} {:>7} {:>8} {:>7}",
                 args.by,
                 "offered",
                 "handled",
@@ -626,11 +626,13 @@ async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
                 "FCR",
                 "CSAT",
                 "NPS",
-                "RQ"
+                "RQ",
+                "resp SLA",
+                "backlog"
             );
             let row = |l: &KpiLine| {
                 println!(
-                    "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>6} {:>7}",
+                    "{:<width$} {:>8} {:>8} {:>9} {:>7} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>6} {:>7} {:>8} {:>7}",
                     l.label(),
                     l.offered,
                     l.handled,
@@ -645,7 +647,9 @@ async fn print_kpis(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
                     l.nps
                         .map(|n| format!("{:+.0}", n * 100.0))
                         .unwrap_or_else(|| "–".into()),
-                    pct(l.rq)
+                    pct(l.rq),
+                    pct(l.response_sla),
+                    l.backlog.map_or_else(|| "–".into(), |n| n.to_string())
                 )
             };
             lines.iter().for_each(row);
