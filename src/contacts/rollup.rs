@@ -173,16 +173,41 @@ struct ContactRow {
     rq: Option<bool>,
 }
 
+/// Rows of a bulk read of the contacts, with three integer parameters: on SQLite through
+/// `sqlite_map`, on PostgreSQL by name.
+async fn fetch_rows<T>(
+    tx: &mut Tx,
+    sql: &str,
+    args: [i64; 3],
+    sqlite_map: fn(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    match tx {
+        Tx::Sqlite(t) => super::sqlite_bulk::read_rows(t, sql, args, sqlite_map).await,
+        Tx::Pg(t) => {
+            sqlx::query_as(sql)
+                .bind(args[0])
+                .bind(args[1])
+                .bind(args[2])
+                .fetch_all(&mut **t)
+                .await
+        }
+    }
+}
+
 pub fn secs(v: i64) -> u32 {
     u32::try_from(v.max(0)).unwrap_or(u32::MAX)
 }
 
-/// Contiguous runs of day numbers, as inclusive ranges.
+/// Consecutive days as runs `(first, last)` of at most a week, so that a recount holds at most a
+/// week of contacts at a time.
 fn runs(days: &BTreeSet<i64>) -> Vec<(i64, i64)> {
     let mut out: Vec<(i64, i64)> = Vec::new();
     for &d in days {
         match out.last_mut() {
-            Some((_, last)) if *last + 1 == d => *last = d,
+            Some((first, last)) if *last + 1 == d && d - *first < 7 => *last = d,
             _ => out.push((d, d)),
         }
     }
@@ -202,14 +227,37 @@ pub async fn recount_days(
         c.acw_s, c.first_response_s, c.customer_ref, c.fcr_repeat, s.id IS NOT NULL AS has_survey, s.csat, s.nps, s.rq \
         FROM contacts c LEFT JOIN surveys s ON s.program_id = c.program_id AND s.contact_external_id = c.external_id \
         WHERE c.program_id = $1 AND c.arrived_at >= $2 AND c.arrived_at < $3";
-    const DELETE: &str = "DELETE FROM contact_rollups WHERE program_id = $1 AND ((grain = 'interval' AND period >= $2 \
-        AND period < $3) OR (grain = 'day' AND period >= $4 AND period <= $5))";
+    // Each by the key (program, side, grain, period, …), not by reading the program's rows.
+    const DELETE_INTERVALS: &str = "DELETE FROM contact_rollups WHERE program_id = $1 AND side = 'queue' \
+        AND grain = 'interval' AND period >= $2 AND period < $3";
+    const DELETE_DAYS: &str = "DELETE FROM contact_rollups WHERE program_id = $1 \
+        AND side IN ('queue', 'agent') AND grain = 'day' AND period >= $2 AND period <= $3";
     for (first, last) in runs(days) {
         let (from, to) = (
             day_start_utc(cal.tz, first),
             day_start_utc(cal.tz, last + 1),
         );
-        let rows: Vec<ContactRow> = on_tx!(tx, t => sqlx::query_as(READ).bind(program).bind(from).bind(to).fetch_all(t).await)?;
+        let rows: Vec<ContactRow> = fetch_rows(tx, READ, [program.0, from, to], |r| {
+            Ok(ContactRow {
+                arrived_at: r.get(0)?,
+                channel: r.get(1)?,
+                queue: r.get(2)?,
+                agent: r.get(3)?,
+                outcome: r.get(4)?,
+                wait_s: r.get(5)?,
+                talk_s: r.get(6)?,
+                hold_s: r.get(7)?,
+                acw_s: r.get(8)?,
+                first_response_s: r.get(9)?,
+                customer_ref: r.get(10)?,
+                fcr_repeat: r.get(11)?,
+                has_survey: r.get(12)?,
+                csat: r.get(13)?,
+                nps: r.get(14)?,
+                rq: r.get(15)?,
+            })
+        })
+        .await?;
         let mut groups: BTreeMap<Key, Delta> = BTreeMap::new();
         for r in rows {
             let (Ok(channel), Ok(outcome)) =
@@ -243,7 +291,9 @@ pub async fn recount_days(
                 }
             }
         }
-        on_tx!(tx, t => sqlx::query(DELETE).bind(program).bind(from).bind(to).bind(first).bind(last)
+        on_tx!(tx, t => sqlx::query(DELETE_INTERVALS).bind(program).bind(from).bind(to)
+            .execute(t).await.map(|_| ()))?;
+        on_tx!(tx, t => sqlx::query(DELETE_DAYS).bind(program).bind(first).bind(last)
             .execute(t).await.map(|_| ()))?;
         add(tx, program, &groups).await?;
     }
@@ -267,8 +317,10 @@ async fn sum_days(
     first: i64,
     end: i64,
 ) -> Result<(), sqlx::Error> {
-    const DELETE: &str =
-        "DELETE FROM contact_rollups WHERE program_id = $1 AND grain = $2 AND period = $3";
+    // `side IN (…)` lets both statements use the key (program, side, grain, period, …)
+    // instead of reading every rollup row of the program.
+    const DELETE: &str = "DELETE FROM contact_rollups WHERE program_id = $1 \
+        AND side IN ('queue', 'agent') AND grain = $2 AND period = $3";
     let sums: Vec<String> = COLUMNS[6..]
         .iter()
         .map(|c| match *c {
@@ -278,7 +330,8 @@ async fn sum_days(
         .collect();
     let sql = format!(
         "INSERT INTO contact_rollups ({}) SELECT program_id, side, $2, $3, channel, name, {} FROM contact_rollups \
-         WHERE program_id = $1 AND grain = 'day' AND period >= $3 AND period < $4 GROUP BY program_id, side, channel, name",
+         WHERE program_id = $1 AND side IN ('queue', 'agent') AND grain = 'day' AND period >= $3 AND period < $4 \
+         GROUP BY program_id, side, channel, name",
         COLUMNS.join(", "),
         sums.join(", ")
     );
@@ -513,8 +566,16 @@ async fn refresh_all_fcr(
     let window = i64::from(window_days) * 86_400_000;
     let ahead = (window + WEEK_MS - 1) / WEEK_MS;
     for week in (first / WEEK_MS)..=(last / WEEK_MS) {
-        let rows: Vec<FcrRow> = on_tx!(tx, t => sqlx::query_as(WEEKS).bind(program).bind(week)
-            .bind(week + ahead).fetch_all(t).await)?;
+        let rows: Vec<FcrRow> = fetch_rows(tx, WEEKS, [program.0, week, week + ahead], |r| {
+            Ok(FcrRow {
+                id: r.get(0)?,
+                customer_ref: r.get(1)?,
+                arrived_at: r.get(2)?,
+                reason: r.get(3)?,
+                fcr_repeat: r.get(4)?,
+            })
+        })
+        .await?;
         store_flags(tx, &rows, window_days, |r| r.arrived_at / WEEK_MS == week).await?;
     }
     Ok(())
@@ -714,17 +775,28 @@ pub async fn rebuild_in(
     program: ProgramId,
     settings: &KpiSettings,
 ) -> Result<u64, sqlx::Error> {
-    const ARRIVALS: &str = "SELECT arrived_at FROM contacts WHERE program_id = $1";
+    const SPAN: &str =
+        "SELECT MIN(arrived_at), MAX(arrived_at), COUNT(*) FROM contacts WHERE program_id = $1";
     const CLEAR: &str = "DELETE FROM contact_rollups WHERE program_id = $1";
-    let arrivals: Vec<i64> =
-        on_tx!(tx, t => sqlx::query_scalar(ARRIVALS).bind(program).fetch_all(t).await)?;
+    if let Tx::Sqlite(t) = tx {
+        super::sqlite_bulk::page_cache(t, super::sqlite_bulk::BATCH_CACHE_KIB).await?;
+    }
+    let (first, last, count): (Option<i64>, Option<i64>, i64) =
+        on_tx!(tx, t => sqlx::query_as(SPAN).bind(program).fetch_one(t).await)?;
     let mut cal = calendar(tx, program).await?;
-    let days = days_of(&mut cal, arrivals.iter().copied());
+    // Every day from the first contact's to the last's; days without contacts count nothing.
+    let days: BTreeSet<i64> = match (first, last) {
+        (Some(a), Some(b)) => (cal.periods(a).day..=cal.periods(b).day).collect(),
+        _ => BTreeSet::new(),
+    };
     refresh_all_fcr(tx, program, settings.fcr_days).await?;
     on_tx!(tx, t => sqlx::query(CLEAR).bind(program).execute(t).await.map(|_| ()))?;
     recount_days(tx, program, &mut cal, &days, settings).await?;
     super::backlog::rebuild_in(tx, program, &mut cal).await?;
-    Ok(arrivals.len() as u64)
+    if let Tx::Sqlite(t) = tx {
+        super::sqlite_bulk::page_cache(t, super::sqlite_bulk::IDLE_CACHE_KIB).await?;
+    }
+    Ok(u64::try_from(count).unwrap_or(0))
 }
 
 /// Build the rollups of programs that have contacts but none yet (a database from before
@@ -744,6 +816,14 @@ pub async fn ensure(db: &Db) -> Result<(), sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Consecutive days make runs of at most seven; gaps start new runs.
+    #[test]
+    fn days_are_recounted_in_runs_of_at_most_a_week() {
+        let days: BTreeSet<i64> = (1..=16).chain([20, 21, 30]).collect();
+        assert_eq!(runs(&days), [(1, 7), (8, 14), (15, 16), (20, 21), (30, 30)]);
+        assert!(runs(&BTreeSet::new()).is_empty());
+    }
 
     /// What is written as measures reads back as the same totals: every field in its place.
     #[test]

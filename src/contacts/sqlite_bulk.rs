@@ -224,6 +224,22 @@ pub async fn read_rollups(
     .await
 }
 
+/// Read many rows of a query with three integer parameters, each turned into a `T` by `map`:
+/// straight from the connection, as sqlx hands SQLite rows over one by one between threads.
+pub async fn read_rows<T>(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    args: [i64; 3],
+    map: fn(&rusqlite::Row) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, sqlx::Error> {
+    with_connection(conn, |c| {
+        let mut stmt = c.prepare_cached(sql)?;
+        let rows = stmt.query_map(args, map)?;
+        rows.collect()
+    })
+    .await
+}
+
 /// Give the connection a page cache of `kib` KiB. A batch works with 64 MiB and hands its
 /// connection back to the pool with SQLite's default 2 MiB, so the pool's other connections do
 /// not each keep a large cache.
