@@ -64,10 +64,10 @@ fn close(v: &serde_json::Value, expected: f64) -> bool {
     v.as_f64().is_some_and(|x| (x - expected).abs() < 1e-12)
 }
 
-async fn load_fixture(app: &TestApp) {
-    let program = app.program_id("ACME-DE").await;
+/// Import generic CSV contacts into ACME-DE (Berlin time).
+async fn import_csv(app: &TestApp, text: &str) -> kalibra::contacts::import::Summary {
     let req = ImportRequest {
-        program,
+        program: app.program_id("ACME-DE").await,
         source_name: "fixture.csv".into(),
         format: Format::Csv,
         mapping: Mapping::generic(chrono_tz::Europe::Berlin),
@@ -75,8 +75,12 @@ async fn load_fixture(app: &TestApp) {
         rejects_path: None,
         batch_rows: 100,
     };
-    let input = Box::new(std::io::Cursor::new(FIXTURE.as_bytes().to_vec()));
-    let s = import_contacts(&app.db, req, input, |_| {}).await.unwrap();
+    let input = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+    import_contacts(&app.db, req, input, |_| {}).await.unwrap()
+}
+
+async fn load_fixture(app: &TestApp) {
+    let s = import_csv(app, FIXTURE).await;
     assert_eq!((s.accepted, s.rejected), (6, 0));
 }
 
@@ -347,17 +351,7 @@ both_backends! {
         app.seed_demo().await;
         load_fixture(&app).await;
         let a = app.program_id("ACME-DE").await;
-        let req = ImportRequest {
-            program: a,
-            source_name: "returning.csv".into(),
-            format: Format::Csv,
-            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
-            created_by: "test".into(),
-            rejects_path: None,
-            batch_rows: 100,
-        };
-        let input = Box::new(std::io::Cursor::new(RETURNING.as_bytes().to_vec()));
-        import_contacts(&app.db, req, input, |_| {}).await.unwrap();
+        import_csv(&app, RETURNING).await;
         let phone_of = |v: &serde_json::Value| {
             v["rows"].as_array().unwrap().iter().find(|r| r["group"] == "phone").unwrap().clone()
         };
@@ -449,16 +443,7 @@ both_backends! {
         app.seed_demo().await;
         load_fixture(&app).await;
         let a = app.program_id("ACME-DE").await;
-        let req = ImportRequest {
-            program: a,
-            source_name: "mail.csv".into(),
-            format: Format::Csv,
-            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
-            created_by: "test".into(),
-            rejects_path: None,
-            batch_rows: 100,
-        };
-        let s = import_contacts(&app.db, req, Box::new(std::io::Cursor::new(MAIL.as_bytes().to_vec())), |_| {}).await.unwrap();
+        let s = import_csv(&app, MAIL).await;
         assert_eq!((s.accepted, s.rejected), (2, 0));
         let token = app.token_for("client@example.com").await;
         let get = |q: String| {
@@ -490,16 +475,7 @@ both_backends! {
         let html = c.get(app.url(&format!("/programs/{a}/service?from=2026-01-14&to=2026-01-15&by=day"))).send().await.unwrap().text().await.unwrap();
         assert!(html.contains("Open backlog"), "{html}");
         let changed = MAIL.replace("2026-01-15 18:00:00,,", "2026-01-15 18:00:00,2026-01-17 08:00:00,handled");
-        let req = ImportRequest {
-            program: a,
-            source_name: "mail.csv".into(),
-            format: Format::Csv,
-            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
-            created_by: "test".into(),
-            rejects_path: None,
-            batch_rows: 100,
-        };
-        let s = import_contacts(&app.db, req, Box::new(std::io::Cursor::new(changed.into_bytes())), |_| {}).await.unwrap();
+        let s = import_csv(&app, &changed).await;
         assert_eq!((s.updated, s.unchanged), (1, 1));
         let after = get("from=2026-01-14&to=2026-01-18&by=day".into()).await;
         let days: Vec<u64> = after["rows"].as_array().unwrap().iter().map(|r| r["backlog"].as_u64().unwrap()).collect();
