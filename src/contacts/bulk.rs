@@ -209,7 +209,7 @@ async fn add_fresh(
     for n in &settled.lost {
         if Outcome::parse(&n.outcome).is_ok_and(Outcome::is_answered) {
             for key in keys(&mut cal, n.arrived_at, &n.channel, &n.queue, &n.agent) {
-                deltas.entry(key).or_default().lost_resolutions += 1;
+                deltas.entry(key).or_default().removed.fcr.resolved += 1;
             }
         }
     }

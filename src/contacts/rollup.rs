@@ -34,10 +34,19 @@ pub struct Totals {
 impl Totals {
     pub fn merge(&mut self, o: &Totals) {
         self.service.merge(&o.service);
-        self.fcr.contacts += o.fcr.contacts;
-        self.fcr.resolved += o.fcr.resolved;
+        self.fcr.merge(&o.fcr);
         self.survey.merge(&o.survey);
         self.surveys += o.surveys;
+    }
+
+    /// Count one survey answer.
+    pub fn add_survey(&mut self, s: SurveyShare) {
+        self.surveys += 1;
+        self.survey.add(
+            s.csat.and_then(|v| Csat::parse(i64::from(v)).ok()),
+            s.nps.and_then(|v| Nps::parse(i64::from(v)).ok()),
+            s.rq,
+        );
     }
 
     /// Count one contact: its service facts, its first-contact resolution (answered contacts
@@ -56,12 +65,7 @@ impl Totals {
             self.fcr.resolved += u64::from(repeat == Some(false));
         }
         if let Some(s) = survey {
-            self.surveys += 1;
-            self.survey.add(
-                s.csat.and_then(|v| Csat::parse(i64::from(v)).ok()),
-                s.nps.and_then(|v| Nps::parse(i64::from(v)).ok()),
-                s.rq,
-            );
+            self.add_survey(s);
         }
     }
 }
@@ -145,12 +149,13 @@ pub fn keys(cal: &mut Calendar, arrived: i64, channel: &str, queue: &str, agent:
     ]
 }
 
-/// What to add to a rollup row: the totals of new contacts, less the first-contact
-/// resolutions its earlier contacts lost.
+/// What to change in a rollup row: the totals of what it gains, less those of what it loses
+/// (first-contact resolutions its earlier contacts lost, survey answers that were replaced;
+/// sums only, never a longest wait).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Delta {
     pub totals: Totals,
-    pub lost_resolutions: i64,
+    pub removed: Totals,
 }
 
 #[derive(sqlx::FromRow)]
@@ -383,9 +388,16 @@ fn n(v: u64) -> i64 {
 
 /// A delta's measures in the order of `COLUMNS[6..]`.
 pub fn measures(d: &Delta) -> [i64; 26] {
-    let g = &d.totals;
+    let (mut m, removed) = (measures_of(&d.totals), measures_of(&d.removed));
+    for (v, r) in m.iter_mut().zip(removed) {
+        *v -= r;
+    }
+    m
+}
+
+fn measures_of(g: &Totals) -> [i64; 26] {
     let (s, f, v) = (&g.service, &g.fcr, &g.survey);
-    let mut m = [
+    [
         n(s.handled),
         n(s.transferred),
         n(s.abandoned),
@@ -412,9 +424,7 @@ pub fn measures(d: &Delta) -> [i64; 26] {
         n(v.detractors),
         n(v.rq_answers),
         n(v.rq_yes),
-    ];
-    m[FCR_RESOLVED] -= d.lost_resolutions;
-    m
+    ]
 }
 
 /// The statement that adds one row's measures to the stored row (creating it when missing).
@@ -841,14 +851,27 @@ mod tests {
         let totals = row.totals();
         let back = measures(&Delta {
             totals,
-            lost_resolutions: 0,
+            removed: Totals::default(),
         });
         assert_eq!(back, m);
-        let lost = measures(&Delta {
-            totals,
-            lost_resolutions: 3,
+        let mut removed = Totals::default();
+        removed.fcr.resolved = 3;
+        removed.add_survey(SurveyShare {
+            csat: Some(5),
+            nps: None,
+            rq: Some(false),
         });
+        let lost = measures(&Delta { totals, removed });
         assert_eq!(lost[FCR_RESOLVED], m[FCR_RESOLVED] - 3);
+        // surveys, csat answers, top-2, sum; rq answers; nothing else.
+        let changed: Vec<(usize, i64)> = (0..26)
+            .filter(|&i| lost[i] != m[i])
+            .map(|i| (i, m[i] - lost[i]))
+            .collect();
+        assert_eq!(
+            changed,
+            [(16, 3), (17, 1), (18, 1), (19, 1), (20, 5), (24, 1)]
+        );
         assert_eq!(totals.fcr.resolved, 116);
         assert_eq!(totals.service.longest_wait_s, 108);
     }

@@ -1,6 +1,6 @@
 //! Survey answers (CSAT 1–5, NPS 0–10, RQ yes/no, effort 1–7, free text), each about one contact.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 
 use sha2::{Digest, Sha256};
@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use super::import::{ImportError, ImportRequest, ImportRow, RowParser, Summary, import};
 use super::mapping::{FieldError, Mapping};
 use super::record::Record;
+use super::rollup::{Delta, Key, SurveyShare, keys};
 use crate::domain::{ProgramId, now};
 use crate::kpi::{Csat, Nps};
 use crate::on_tx;
@@ -162,14 +163,15 @@ impl ImportRow for PreparedSurvey {
         }
         let at = now();
         // Looked up in small chunks: SQLite binds many parameters slowly.
-        let mut existing: Vec<(String, String)> = Vec::new();
+        let mut existing: Vec<StoredAnswer> = Vec::new();
         for part in rows.chunks(100) {
             let ids: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
-                "SELECT contact_external_id, row_hash FROM surveys WHERE program_id = $1 AND contact_external_id IN ({})",
+                "SELECT contact_external_id, row_hash, csat, nps, rq FROM surveys \
+                 WHERE program_id = $1 AND contact_external_id IN ({})",
                 ids.join(", ")
             );
-            let found: Vec<(String, String)> = on_tx!(tx, t => {
+            let found: Vec<StoredAnswer> = on_tx!(tx, t => {
                 let mut q = sqlx::query_as(&sql).bind(program);
                 for r in part {
                     q = q.bind(r.survey.contact.clone());
@@ -178,9 +180,13 @@ impl ImportRow for PreparedSurvey {
             })?;
             existing.extend(found);
         }
-        let existing: HashMap<String, String> = existing.into_iter().collect();
+        let existing: HashMap<String, StoredAnswer> = existing
+            .into_iter()
+            .map(|a| (a.contact_external_id.clone(), a))
+            .collect();
         let (mut accepted, mut updated, mut unchanged) = (0, 0, 0);
-        let mut touched: Vec<&str> = Vec::new();
+        // Each answered contact with its answer before (if any) and now.
+        let mut touched: HashMap<&str, (Option<SurveyShare>, SurveyShare)> = HashMap::new();
         let values: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("${i}")).collect();
         let insert = format!(
             "INSERT INTO surveys ({}) VALUES ({})",
@@ -198,51 +204,93 @@ impl ImportRow for PreparedSurvey {
             sets.join(", ")
         );
         for r in rows {
-            let sql = match existing.get(&r.survey.contact) {
-                Some(h) if *h == r.hash => {
+            let (sql, before) = match existing.get(&r.survey.contact) {
+                Some(a) if a.row_hash == r.hash => {
                     unchanged += 1;
                     continue;
                 }
-                Some(_) => {
+                Some(a) => {
                     updated += 1;
-                    &update
+                    (&update, Some(a.share))
                 }
                 None => {
                     accepted += 1;
-                    &insert
+                    (&insert, None)
                 }
             };
             on_tx!(tx, t => {
                 let q = sqlx::query(sql);
                 bind_survey!(q, program, job, at, r).execute(t).await.map(|_| ())
             })?;
-            touched.push(&r.survey.contact);
+            let answer = SurveyShare {
+                csat: r.survey.csat.map(i16::from),
+                nps: r.survey.nps.map(i16::from),
+                rq: r.survey.rq,
+            };
+            touched.insert(&r.survey.contact, (before, answer));
         }
-        // The rollups of the days the answered contacts are in.
-        let mut arrivals = Vec::new();
-        for part in touched.chunks(100) {
-            let list: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!(
-                "SELECT arrived_at FROM contacts WHERE program_id = $1 AND external_id IN ({})",
-                list.join(", ")
-            );
-            let found: Vec<i64> = on_tx!(tx, t => {
-                let mut q = sqlx::query_scalar(&sql).bind(program);
-                for c in part {
-                    q = q.bind(c.to_string());
-                }
-                q.fetch_all(t).await
-            })?;
-            arrivals.extend(found);
-        }
-        if !arrivals.is_empty() {
-            let mut cal = super::rollup::calendar(tx, program).await?;
-            let days = super::rollup::days_of(&mut cal, arrivals);
-            let settings = super::rollup::settings(tx, program).await?;
-            super::rollup::recount_days(tx, program, &mut cal, &days, &settings).await?;
-        }
+        add_to_rollups(tx, program, &touched).await?;
         Ok((accepted, updated, unchanged))
     }
+}
+
+/// A stored survey answer, as the import compares and replaces it.
+#[derive(sqlx::FromRow)]
+struct StoredAnswer {
+    contact_external_id: String,
+    row_hash: String,
+    #[sqlx(flatten)]
+    share: SurveyShare,
+}
+
+/// The contact an answer is about, as the rollups key it.
+#[derive(sqlx::FromRow)]
+struct AnsweredContact {
+    external_id: String,
+    arrived_at: i64,
+    channel: String,
+    queue: String,
+    agent: String,
+}
+
+/// Add the answers to the rollup rows of their contacts, taking replaced answers out. Answers
+/// about contacts not imported yet count when their contact arrives.
+async fn add_to_rollups(
+    tx: &mut Tx,
+    program: ProgramId,
+    touched: &HashMap<&str, (Option<SurveyShare>, SurveyShare)>,
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<&str> = touched.keys().copied().collect();
+    let mut cal = super::rollup::calendar(tx, program).await?;
+    let mut deltas: BTreeMap<Key, Delta> = BTreeMap::new();
+    for part in ids.chunks(100) {
+        let list: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT external_id, arrived_at, channel, queue, agent FROM contacts \
+             WHERE program_id = $1 AND external_id IN ({})",
+            list.join(", ")
+        );
+        let found: Vec<AnsweredContact> = on_tx!(tx, t => {
+            let mut q = sqlx::query_as(&sql).bind(program);
+            for c in part {
+                q = q.bind(*c);
+            }
+            q.fetch_all(t).await
+        })?;
+        for c in found {
+            let Some(&(before, answer)) = touched.get(c.external_id.as_str()) else {
+                continue;
+            };
+            for key in keys(&mut cal, c.arrived_at, &c.channel, &c.queue, &c.agent) {
+                let d = deltas.entry(key).or_default();
+                d.totals.add_survey(answer);
+                if let Some(b) = before {
+                    d.removed.add_survey(b);
+                }
+            }
+        }
+    }
+    super::rollup::add(tx, program, &deltas).await
 }
 
 /// Import survey answers from `input`.
