@@ -87,11 +87,14 @@ impl Deltas {
             at(c, true);
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.values().all(|&v| v == (0, 0))
-    }
 }
+
+/// The columns of [`BacklogFacts`].
+const FACTS: &str =
+    "SELECT channel, queue, outcome, arrived_at, first_response_s, ended_at FROM contacts";
+
+/// A program's contacts of the channels with a backlog.
+const IN_BACKLOG: &str = "WHERE program_id = $1 AND channel IN ('email', 'social')";
 
 /// Add the deltas to the stored counts.
 pub async fn add(tx: &mut Tx, program: ProgramId, deltas: &Deltas) -> Result<(), sqlx::Error> {
@@ -111,9 +114,8 @@ pub async fn add(tx: &mut Tx, program: ProgramId, deltas: &Deltas) -> Result<(),
 
 /// The backlog facts of a program's contacts that may be in the backlog.
 pub async fn facts_in(tx: &mut Tx, program: ProgramId) -> Result<Vec<BacklogFacts>, sqlx::Error> {
-    const SQL: &str = "SELECT channel, queue, outcome, arrived_at, first_response_s, ended_at \
-        FROM contacts WHERE program_id = $1 AND channel IN ('email', 'social')";
-    on_tx!(tx, t => sqlx::query_as(SQL).bind(program).fetch_all(t).await)
+    let sql = format!("{FACTS} {IN_BACKLOG}");
+    on_tx!(tx, t => sqlx::query_as(&sql).bind(program).fetch_all(t).await)
 }
 
 /// The stay of a stored contact, before it changes.
@@ -122,18 +124,16 @@ pub async fn stored_stay(
     program: ProgramId,
     external_id: &str,
 ) -> Result<Option<Stay>, sqlx::Error> {
-    const SQL: &str = "SELECT channel, queue, outcome, arrived_at, first_response_s, ended_at \
-        FROM contacts WHERE program_id = $1 AND external_id = $2";
-    let f: Option<BacklogFacts> = on_tx!(tx, t => sqlx::query_as(SQL).bind(program)
+    let sql = format!("{FACTS} WHERE program_id = $1 AND external_id = $2");
+    let f: Option<BacklogFacts> = on_tx!(tx, t => sqlx::query_as(&sql).bind(program)
         .bind(external_id).fetch_optional(t).await)?;
     Ok(f.and_then(|f| f.stay()))
 }
 
 /// The same, outside a transaction (for the reference computation).
 pub async fn facts(db: &Db, program: ProgramId) -> Result<Vec<BacklogFacts>, sqlx::Error> {
-    const SQL: &str = "SELECT channel, queue, outcome, arrived_at, first_response_s, ended_at \
-        FROM contacts WHERE program_id = $1 AND channel IN ('email', 'social')";
-    on_db!(db, p => sqlx::query_as(SQL).bind(program).fetch_all(p).await)
+    let sql = format!("{FACTS} {IN_BACKLOG}");
+    on_db!(db, p => sqlx::query_as(&sql).bind(program).fetch_all(p).await)
 }
 
 /// Count a program's backlog again from its contacts (after a change of time zone, or once for
@@ -184,13 +184,18 @@ impl Open {
             WHERE program_id = $1 AND day <= $2 ORDER BY channel, queue, day";
         let rows: Vec<(String, String, i64, i64, i64)> =
             on_db!(db, p => sqlx::query_as(SQL).bind(program).bind(last).fetch_all(p).await)?;
+        Ok(Open::from_counts(rows))
+    }
+
+    /// From (channel, queue, day, arrived, closed) counts, in order of channel, queue and day.
+    fn from_counts(counts: impl IntoIterator<Item = (String, String, i64, i64, i64)>) -> Open {
         let mut open = Open::default();
-        for (channel, queue, day, opened, closed) in rows {
+        for (channel, queue, day, opened, closed) in counts {
             let run = open.runs.entry((channel, queue)).or_default();
             let before = run.last().map_or(0, |&(_, n)| n);
             run.push((day, before + opened - closed));
         }
-        Ok(open)
+        open
     }
 
     /// Open at the end of local day `day`, in the channel and queue given (all when `None`).
@@ -317,12 +322,12 @@ mod tests {
         for s in &stays {
             deltas.count(&mut cal, s, 1);
         }
-        let mut open = Open::default();
-        for ((c, q, day), (opened, closed)) in &deltas.0 {
-            let run = open.runs.entry((c.clone(), q.clone())).or_default();
-            let before = run.last().map_or(0, |&(_, n)| n);
-            run.push((*day, before + opened - closed));
-        }
+        let open = Open::from_counts(
+            deltas
+                .0
+                .iter()
+                .map(|((c, q, day), &(o, cl))| (c.clone(), q.clone(), *day, o, cl)),
+        );
         for (offset, expected) in [(-1, 0), (0, 1), (1, 2), (2, 1), (3, 1)] {
             let d = day0 + offset;
             assert_eq!(open.at(d, None, None), expected, "day {offset}");
@@ -334,7 +339,7 @@ mod tests {
         deltas.count(&mut cal, &stays[1], -1);
         deltas.count(&mut cal, &stays[0], -1);
         deltas.count(&mut cal, &stays[2], -1);
-        assert!(deltas.is_empty());
+        assert!(deltas.0.values().all(|&v| v == (0, 0)));
     }
 
     #[test]

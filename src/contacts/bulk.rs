@@ -45,7 +45,7 @@ pub async fn store_batch(
     }
     let at: Timestamp = now();
     lock_program(tx, program).await?;
-    let settings = &super::rollup::settings(tx, program).await?;
+    let settings = &crate::programs::kpi_settings_in(tx, program).await?;
     if let Tx::Sqlite(t) = tx {
         sqlite_bulk::page_cache(t, sqlite_bulk::BATCH_CACHE_KIB).await?;
     }
@@ -204,7 +204,7 @@ async fn add_fresh(
     let mut cal = rollup::calendar(tx, program).await?;
     // Earlier contacts that now have a repeat lose their first-contact resolution.
     let ids: Vec<i64> = settled.lost.iter().map(|n| n.id).collect();
-    repeats::mark_repeats(tx, &ids).await?;
+    repeats::set_repeats(tx, &ids, true).await?;
     let mut deltas: BTreeMap<Key, Delta> = BTreeMap::new();
     for n in &settled.lost {
         if Outcome::parse(&n.outcome).is_ok_and(Outcome::is_answered) {

@@ -364,7 +364,7 @@ pub async fn import_contacts(
 fn prepare(mut contact: NewContact, key: &[u8]) -> Prepared {
     let customer_ref = pseudonymise(key, &contact.customer);
     contact.customer = String::new();
-    // Stored trimmed, blank as none: first-contact resolution compares reasons in SQL.
+    // Stored trimmed, blank as none: the reason first-contact resolution compares.
     contact.reason = contact
         .reason
         .map(|r| r.trim().to_owned())

@@ -151,14 +151,15 @@ pub async fn settle(
     Ok(Settled { repeats, lost })
 }
 
-/// Flag stored contacts as repeats.
-pub async fn mark_repeats(tx: &mut Tx, ids: &[i64]) -> Result<(), sqlx::Error> {
+/// Flag stored contacts as repeats (`repeat`) or as resolved first time.
+pub async fn set_repeats(tx: &mut Tx, ids: &[i64], repeat: bool) -> Result<(), sqlx::Error> {
     if ids.is_empty() {
         return Ok(());
     }
     match tx {
-        Tx::Sqlite(t) => super::sqlite_bulk::mark_repeats(t, ids).await,
-        Tx::Pg(t) => sqlx::query("UPDATE contacts SET fcr_repeat = TRUE WHERE id = ANY($1)")
+        Tx::Sqlite(t) => super::sqlite_bulk::set_repeats(t, ids, repeat).await,
+        Tx::Pg(t) => sqlx::query("UPDATE contacts SET fcr_repeat = $1 WHERE id = ANY($2)")
+            .bind(repeat)
             .bind(ids)
             .execute(&mut **t)
             .await

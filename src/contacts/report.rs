@@ -12,8 +12,7 @@ use super::mapping::local_to_utc;
 use super::rollup::{self, Grain, Side, Totals};
 use super::store::{self, FactRow};
 use crate::kpi::{
-    Bucket, Channel, ContactFacts, Csat, FcrContact, Nps, Outcome, bucket_label,
-    first_contact_resolution,
+    Bucket, ContactFacts, Csat, FcrContact, Nps, bucket_label, first_contact_resolution,
 };
 use crate::programs::Program;
 use crate::store::Db;
@@ -202,16 +201,8 @@ pub fn period(tz: Tz, from: NaiveDate, to: NaiveDate) -> Result<(i64, i64), Stri
 }
 
 fn facts_of(r: &FactRow) -> Option<ContactFacts> {
-    let secs = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
-    Some(ContactFacts {
-        channel: Channel::parse(&r.channel).ok()?,
-        outcome: Outcome::parse(&r.outcome).ok()?,
-        wait_s: secs(r.wait_s),
-        first_response_s: r.first_response_s.map(secs),
-        talk_s: secs(r.talk_s),
-        hold_s: secs(r.hold_s),
-        acw_s: secs(r.acw_s),
-    })
+    let times = [r.wait_s, r.talk_s, r.hold_s, r.acw_s];
+    store::stored_facts(&r.channel, &r.outcome, times, r.first_response_s)
 }
 
 /// The group a contact belongs to.
@@ -310,7 +301,7 @@ fn backlog_scope(
     line: &KpiLine,
     is_total: bool,
 ) -> Option<(i64, Option<String>, Option<String>)> {
-    if q.agent.is_some() || q.agents.is_some() {
+    if !wants_backlog(q) {
         return None;
     }
     let (mut day, mut channel, mut queue) = (day_number(q.to), q.channel.clone(), q.queue.clone());
@@ -333,6 +324,15 @@ fn backlog_scope(
         return None;
     }
     Some((day, channel, queue))
+}
+
+/// Whether any line of `q` can have a backlog: not per agent, not for a channel without one.
+fn wants_backlog(q: &KpiQuery) -> bool {
+    q.agent.is_none()
+        && q.agents.is_none()
+        && q.channel
+            .as_deref()
+            .is_none_or(|c| backlog::CHANNELS.contains(&c))
 }
 
 /// Fill in the open backlog of each line and the total, counted by `open`.
@@ -362,9 +362,13 @@ pub async fn kpis(
 ) -> Result<(Vec<KpiLine>, KpiLine), String> {
     let tz = program_tz(program)?;
     let (start, end) = period(tz, q.from, q.to)?;
-    let open = backlog::Open::read(db, program.id, day_number(q.to))
-        .await
-        .map_err(|e| e.to_string())?;
+    let open = if wants_backlog(q) {
+        backlog::Open::read(db, program.id, day_number(q.to))
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        backlog::Open::default()
+    };
     let open = |day, c: Option<&str>, qu: Option<&str>| open.at(day, c, qu);
     let Some(side) = side_for(q) else {
         return Ok(with_backlog(

@@ -10,7 +10,7 @@ use super::repeats::{WEEK_MS, Window, contacts_of};
 use super::report::KpiSettings;
 use crate::domain::ProgramId;
 use crate::kpi::{
-    Channel, ContactFacts, Csat, FcrContact, FcrTotals, Nps, Outcome, ServiceTotals, SurveyTotals,
+    ContactFacts, Csat, FcrContact, FcrTotals, Nps, ServiceTotals, SurveyTotals,
     first_contact_resolution,
 };
 use crate::store::{Db, Tx};
@@ -202,10 +202,6 @@ where
     }
 }
 
-pub fn secs(v: i64) -> u32 {
-    u32::try_from(v.max(0)).unwrap_or(u32::MAX)
-}
-
 /// Consecutive days as runs `(first, last)` of at most a week, so that a recount holds at most a
 /// week of contacts at a time.
 fn runs(days: &BTreeSet<i64>) -> Vec<(i64, i64)> {
@@ -265,19 +261,11 @@ pub async fn recount_days(
         .await?;
         let mut groups: BTreeMap<Key, Delta> = BTreeMap::new();
         for r in rows {
-            let (Ok(channel), Ok(outcome)) =
-                (Channel::parse(&r.channel), Outcome::parse(&r.outcome))
+            let times = [r.wait_s, r.talk_s, r.hold_s, r.acw_s];
+            let Some(facts) =
+                super::store::stored_facts(&r.channel, &r.outcome, times, r.first_response_s)
             else {
                 continue;
-            };
-            let facts = ContactFacts {
-                channel,
-                outcome,
-                wait_s: secs(r.wait_s),
-                first_response_s: r.first_response_s.map(secs),
-                talk_s: secs(r.talk_s),
-                hold_s: secs(r.hold_s),
-                acw_s: secs(r.acw_s),
             };
             let survey = r.has_survey.then_some(SurveyShare {
                 csat: r.csat,
@@ -561,18 +549,12 @@ pub async fn refresh_fcr(
 async fn refresh_all_fcr(
     tx: &mut Tx,
     program: ProgramId,
+    (first, last): (i64, i64),
     window_days: u32,
 ) -> Result<(), sqlx::Error> {
-    const SPAN: &str =
-        "SELECT MIN(arrived_at), MAX(arrived_at) FROM contacts WHERE program_id = $1";
     const WEEKS: &str = "SELECT id, customer_ref, arrived_at, reason, fcr_repeat FROM contacts \
         WHERE program_id = $1 AND arrived_at / 604800000 >= $2 AND arrived_at / 604800000 <= $3 \
         AND customer_ref <> '' ORDER BY arrived_at, id";
-    let (first, last): (Option<i64>, Option<i64>) =
-        on_tx!(tx, t => sqlx::query_as(SPAN).bind(program).fetch_one(t).await)?;
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(());
-    };
     let window = i64::from(window_days) * 86_400_000;
     let ahead = (window + WEEK_MS - 1) / WEEK_MS;
     for week in (first / WEEK_MS)..=(last / WEEK_MS) {
@@ -619,20 +601,7 @@ async fn store_flags(
         }
     }
     for (value, ids) in flips.iter().enumerate() {
-        for part in ids.chunks(100) {
-            let list: Vec<String> = (0..part.len()).map(|i| format!("${}", i + 2)).collect();
-            let sql = format!(
-                "UPDATE contacts SET fcr_repeat = $1 WHERE id IN ({})",
-                list.join(", ")
-            );
-            on_tx!(tx, t => {
-                let mut q = sqlx::query(&sql).bind(value == 1);
-                for id in part {
-                    q = q.bind(*id);
-                }
-                q.execute(t).await.map(|_| ())
-            })?;
-        }
+        super::repeats::set_repeats(tx, ids, value == 1).await?;
     }
     Ok(changed)
 }
@@ -754,36 +723,28 @@ pub async fn calendar(tx: &mut Tx, program: ProgramId) -> Result<Calendar, sqlx:
     Ok(Calendar::new(tz.parse().unwrap_or(chrono_tz::UTC)))
 }
 
-/// A program's KPI settings, read in the transaction that counts with them.
-pub async fn settings(tx: &mut Tx, program: ProgramId) -> Result<KpiSettings, sqlx::Error> {
-    const SQL: &str = "SELECT answer_within_s, short_abandon_s, sl_target, sl_variant, response_sla_s, \
-                       fcr_days FROM programs WHERE id = $1";
-    on_tx!(tx, t => sqlx::query_as(SQL).bind(program).fetch_one(t).await)
-}
-
 /// The local days of instants.
 pub fn days_of(cal: &mut Calendar, instants: impl IntoIterator<Item = i64>) -> BTreeSet<i64> {
     instants.into_iter().map(|t| cal.periods(t).day).collect()
 }
 
-/// Recompute first-contact resolution and every rollup row of a program from its contacts
-/// (after an upgrade that changes rollups, or a change of KPI settings or time zone).
-pub async fn rebuild(
-    db: &Db,
-    program: ProgramId,
-    settings: &KpiSettings,
-) -> Result<u64, sqlx::Error> {
-    let mut tx = db.begin().await?;
-    let n = rebuild_in(&mut tx, program, settings).await?;
-    tx.commit().await?;
-    Ok(n)
+/// What a recount of a program redoes besides its rollup rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recount {
+    /// Every contact's first-contact resolution (the FCR window changed, or was never applied).
+    pub fcr: bool,
+    /// The e-mail and social backlog (its local days moved).
+    pub backlog: bool,
 }
 
-/// [`rebuild`], inside a transaction the caller commits.
+/// Recompute every rollup row of a program from its contacts, and what `also` names (after an
+/// upgrade that changes rollups, or a change of KPI settings or time zone), inside a
+/// transaction the caller commits. Returns the number of contacts.
 pub async fn rebuild_in(
     tx: &mut Tx,
     program: ProgramId,
     settings: &KpiSettings,
+    also: Recount,
 ) -> Result<u64, sqlx::Error> {
     const SPAN: &str =
         "SELECT MIN(arrived_at), MAX(arrived_at), COUNT(*) FROM contacts WHERE program_id = $1";
@@ -799,10 +760,14 @@ pub async fn rebuild_in(
         (Some(a), Some(b)) => (cal.periods(a).day..=cal.periods(b).day).collect(),
         _ => BTreeSet::new(),
     };
-    refresh_all_fcr(tx, program, settings.fcr_days).await?;
+    if let (Some(first), Some(last), true) = (first, last, also.fcr) {
+        refresh_all_fcr(tx, program, (first, last), settings.fcr_days).await?;
+    }
     on_tx!(tx, t => sqlx::query(CLEAR).bind(program).execute(t).await.map(|_| ()))?;
     recount_days(tx, program, &mut cal, &days, settings).await?;
-    super::backlog::rebuild_in(tx, program, &mut cal).await?;
+    if also.backlog {
+        super::backlog::rebuild_in(tx, program, &mut cal).await?;
+    }
     if let Tx::Sqlite(t) = tx {
         super::sqlite_bulk::page_cache(t, super::sqlite_bulk::IDLE_CACHE_KIB).await?;
     }
@@ -817,7 +782,14 @@ pub async fn ensure(db: &Db) -> Result<(), sqlx::Error> {
     let missing: Vec<ProgramId> = on_db!(db, p => sqlx::query_scalar(MISSING).fetch_all(p).await)?;
     for program in missing {
         let settings = crate::programs::kpi_settings(db, program).await?;
-        let n = rebuild(db, program, &settings).await?;
+        let mut tx = db.begin().await?;
+        // The backlog has its own mark; `backlog::ensure` counts it below when missing.
+        let also = Recount {
+            fcr: true,
+            backlog: false,
+        };
+        let n = rebuild_in(&mut tx, program, &settings, also).await?;
+        tx.commit().await?;
         tracing::info!(%program, contacts = n, "rollups built");
     }
     super::backlog::ensure(db).await

@@ -175,12 +175,16 @@ pub async fn neighbours(
     .await
 }
 
-/// Flag the contacts `ids` as repeats.
-pub async fn mark_repeats(conn: &mut SqliteConnection, ids: &[i64]) -> Result<(), sqlx::Error> {
+/// Flag the contacts `ids` as repeats or not.
+pub async fn set_repeats(
+    conn: &mut SqliteConnection,
+    ids: &[i64],
+    repeat: bool,
+) -> Result<(), sqlx::Error> {
     with_connection(conn, |c| {
-        let mut stmt = c.prepare_cached("UPDATE contacts SET fcr_repeat = 1 WHERE id = ?1")?;
+        let mut stmt = c.prepare_cached("UPDATE contacts SET fcr_repeat = ?1 WHERE id = ?2")?;
         for id in ids {
-            stmt.execute([id])?;
+            stmt.execute(rusqlite::params![repeat, id])?;
         }
         Ok(())
     })

@@ -196,6 +196,26 @@ pub async fn update_contact(
     })
 }
 
+/// The service facts of a stored contact, from its columns; `None` for a channel or outcome
+/// Kalibra does not know. Negative or overlong durations are clamped to 0 or `u32::MAX`.
+pub fn stored_facts(
+    channel: &str,
+    outcome: &str,
+    [wait_s, talk_s, hold_s, acw_s]: [i64; 4],
+    first_response_s: Option<i64>,
+) -> Option<crate::kpi::ContactFacts> {
+    let secs = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+    Some(crate::kpi::ContactFacts {
+        channel: crate::kpi::Channel::parse(channel).ok()?,
+        outcome: crate::kpi::Outcome::parse(outcome).ok()?,
+        wait_s: secs(wait_s),
+        first_response_s: first_response_s.map(secs),
+        talk_s: secs(talk_s),
+        hold_s: secs(hold_s),
+        acw_s: secs(acw_s),
+    })
+}
+
 /// The service facts of a program's contacts that arrived in `[from, to)`, for the KPIs.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FactRow {

@@ -12,7 +12,7 @@ use crate::domain::{
     now,
 };
 use crate::kpi::{KpiSettings, KpiSettingsPatch, SettingError, SlVariant};
-use crate::store::{Db, is_unique_violation};
+use crate::store::{Db, Tx, is_unique_violation};
 use crate::web::error::{AppError, AppResult};
 use crate::{on_db, on_tx};
 
@@ -63,8 +63,17 @@ pub struct TeamInput {
     pub name: String,
 }
 
-const COLUMNS: &str = "id, code, name, timezone, active, created_at, answer_within_s, \
-                       short_abandon_s, sl_target, sl_variant, response_sla_s, fcr_days";
+/// The columns of a program's [`KpiSettings`].
+macro_rules! kpi_columns {
+    () => {
+        "answer_within_s, short_abandon_s, sl_target, sl_variant, response_sla_s, fcr_days"
+    };
+}
+
+const COLUMNS: &str = concat!(
+    "id, code, name, timezone, active, created_at, ",
+    kpi_columns!()
+);
 
 /// Reads the settings columns, which the schema keeps within range.
 impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for KpiSettings
@@ -126,6 +135,12 @@ pub async fn find(db: &Db, id: ProgramId) -> Result<Option<Program>, sqlx::Error
 pub async fn find_visible(db: &Db, user: &Principal, id: ProgramId) -> AppResult<Program> {
     user.check(crate::auth::Capability::ViewProgram(id))?;
     find(db, id).await?.ok_or(AppError::NotFound)
+}
+
+/// A program's KPI settings, read in the transaction that counts with them.
+pub async fn kpi_settings_in(tx: &mut Tx, id: ProgramId) -> Result<KpiSettings, sqlx::Error> {
+    const SQL: &str = concat!("SELECT ", kpi_columns!(), " FROM programs WHERE id = $1");
+    on_tx!(tx, t => sqlx::query_as(SQL).bind(id).fetch_one(t).await)
 }
 
 /// A program's KPI settings; the defaults for a program that does not exist.
@@ -225,10 +240,15 @@ pub async fn update(
         changes.push(format!("active: {} → {}", current.active, updated.active));
     }
     changes.extend(current.kpi.describe_changes(&updated.kpi));
-    if current.timezone != updated.timezone || current.kpi.changes_counts(&updated.kpi) {
+    let moved = current.timezone != updated.timezone;
+    if moved || current.kpi.changes_counts(&updated.kpi) {
         // Local days moved, or what each contact counts as changed: recount the rollups, in
         // the same transaction, so they never disagree with the settings.
-        crate::contacts::rollup::rebuild_in(&mut tx, id, &updated.kpi).await?;
+        let also = crate::contacts::rollup::Recount {
+            fcr: current.kpi.fcr_days != updated.kpi.fcr_days,
+            backlog: moved,
+        };
+        crate::contacts::rollup::rebuild_in(&mut tx, id, &updated.kpi, also).await?;
     }
     audit::record(
         &mut tx,

@@ -272,34 +272,41 @@ struct KpiForm {
 
 impl KpiForm {
     fn patch(&self) -> Result<crate::kpi::KpiSettingsPatch, crate::domain::InvalidValue> {
-        fn number(field: &'static str, text: &str) -> Result<f64, crate::domain::InvalidValue> {
-            text.trim()
-                .replace(',', ".")
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .ok_or_else(|| {
-                    crate::domain::InvalidValue::new(
+        use crate::domain::InvalidValue;
+        // A number as typed (decimal comma or point), times `unit`.
+        fn number(field: &'static str, text: &str, unit: f64) -> Result<f64, InvalidValue> {
+            let text = text.trim();
+            match text.replace(',', ".").parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(v * unit),
+                _ => Err(InvalidValue::new(
+                    field,
+                    "not_a_number",
+                    format!("{field}: {text}"),
+                )),
+            }
+        }
+        // A whole count; a negative one is out of range like any other.
+        let whole = |field, text: &str, unit| {
+            number(field, text, unit).and_then(|v| {
+                let v = v.round();
+                if (0.0..=f64::from(u32::MAX)).contains(&v) {
+                    Ok(v as u32)
+                } else {
+                    Err(InvalidValue::new(
                         field,
                         "out_of_range",
-                        format!("{field}: {} is not a number", text.trim()),
-                    )
-                })
-        }
-        let whole = |field, text: &str| {
-            number(field, text).map(|v| v.round().min(f64::from(u32::MAX)) as u32)
+                        format!("{field} may not be {}", text.trim()),
+                    ))
+                }
+            })
         };
         Ok(crate::kpi::KpiSettingsPatch {
-            answer_within_s: Some(whole("answer_within_s", &self.answer_within_s)?),
-            short_abandon_s: Some(whole("short_abandon_s", &self.short_abandon_s)?),
-            sl_target: Some(number("sl_target", &self.sl_target_pct)? / 100.0),
+            answer_within_s: Some(whole("answer_within_s", &self.answer_within_s, 1.0)?),
+            short_abandon_s: Some(whole("short_abandon_s", &self.short_abandon_s, 1.0)?),
+            sl_target: Some(number("sl_target", &self.sl_target_pct, 0.01)?),
             sl_variant: Some(self.sl_variant.clone()),
-            response_sla_s: Some(
-                (number("response_sla_s", &self.response_sla_h)? * 3_600.0)
-                    .round()
-                    .min(f64::from(u32::MAX)) as u32,
-            ),
-            fcr_days: Some(whole("fcr_days", &self.fcr_days)?),
+            response_sla_s: Some(whole("response_sla_s", &self.response_sla_h, 3_600.0)?),
+            fcr_days: Some(whole("fcr_days", &self.fcr_days, 1.0)?),
         })
     }
 }

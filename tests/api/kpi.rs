@@ -422,7 +422,12 @@ both_backends! {
         bad[5].1 = "seven";
         let r = app.post_form(&c, &page, &format!("{page}/kpi"), &bad).await;
         assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(r.text().await.unwrap().contains("fcr_days: seven is not a number"));
+        assert!(r.text().await.unwrap().contains("Please enter a number: fcr_days: seven"));
+        let mut negative = form;
+        negative[1].1 = "-5";
+        let r = app.post_form(&c, &page, &format!("{page}/kpi"), &negative).await;
+        assert_eq!(r.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains("A value is out of range: short_abandon_s may not be -5"));
         let r = app.post_form(&c, &page, &format!("{page}/kpi"), &form).await;
         assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
         assert_eq!(kpi_json(&app, "channel"), before, "the defaults give the first figures again");
@@ -473,7 +478,16 @@ both_backends! {
         // The dashboard shows it, and a changed row moves it: M2 answered on the 17th.
         let c = app.signed_in("client@example.com").await;
         let html = c.get(app.url(&format!("/programs/{a}/service?from=2026-01-14&to=2026-01-15&by=day"))).send().await.unwrap().text().await.unwrap();
-        assert!(html.contains("Open backlog"), "{html}");
+        // E-mail and social of the 14th and 15th: M1 answered after 49 h, P6 after 2 h, M2 not
+        // yet: (176,400 + 7,200) / 2 s = 25.5 h, one of two within 24 h; two open at the end.
+        let tile = |label: &str| {
+            let at = html.find(&format!(">{label}</div>")).unwrap_or_else(|| panic!("{label} shown"));
+            let value = &html[at..][html[at..].find("tile-value\">").unwrap() + 12..];
+            value[..value.find('<').unwrap()].to_owned()
+        };
+        assert_eq!(tile("First response"), "25.5 h");
+        assert!(html.contains("50.0 % within the SLA of 24.0 h"));
+        assert_eq!(tile("Open backlog"), "2");
         let changed = MAIL.replace("2026-01-15 18:00:00,,", "2026-01-15 18:00:00,2026-01-17 08:00:00,handled");
         let s = import_csv(&app, &changed).await;
         assert_eq!((s.updated, s.unchanged), (1, 1));
