@@ -170,6 +170,33 @@ pub struct KpiReport {
     pub total: KpiLine,
 }
 
+impl KpiReport {
+    /// The report as `serde_json` writes it, into a buffer of about its size (a year by agent
+    /// and week is thousands of lines, and a growing buffer would be copied over and over).
+    fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(1_024 + 480 * self.rows.len());
+        out.extend_from_slice(b"{\"program\":");
+        serde_json::to_writer(&mut out, &self.program)?;
+        out.extend_from_slice(b",\"from\":");
+        serde_json::to_writer(&mut out, &self.from)?;
+        out.extend_from_slice(b",\"to\":");
+        serde_json::to_writer(&mut out, &self.to)?;
+        out.extend_from_slice(b",\"by\":");
+        serde_json::to_writer(&mut out, &self.by)?;
+        out.extend_from_slice(b",\"rows\":[");
+        for (i, line) in self.rows.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            line.write_json(&mut out)?;
+        }
+        out.extend_from_slice(b"],\"total\":");
+        self.total.write_json(&mut out)?;
+        out.push(b'}');
+        Ok(out)
+    }
+}
+
 /// A program's service and customer KPIs for a period, grouped by time, queue, channel or agent
 /// (administrators, evaluators, planners and client viewers of the program).
 #[utoipa::path(get, path = "/api/v1/programs/{id}/kpis", tag = "contacts",
@@ -193,10 +220,9 @@ pub async fn api_kpis(
         rows,
         total,
     };
-    // Written into a buffer of about the answer's size: a year by agent and week is thousands
-    // of lines, and a growing buffer would be copied over and over.
-    let mut body = Vec::with_capacity(1_024 + 480 * report.rows.len());
-    serde_json::to_writer(&mut body, &report).map_err(|e| AppError::Unexpected(e.into()))?;
+    let body = report
+        .to_json()
+        .map_err(|e| AppError::Unexpected(e.into()))?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         body,
@@ -586,10 +612,8 @@ fn drill_link(program: &Program, q: &KpiQuery, group: Option<&str>) -> String {
 mod tests {
     use super::*;
 
-    /// What the dashboard shows for computed figures, rounded for display only.
-    #[test]
-    fn figures_are_shown_rounded() {
-        let line = KpiLine {
+    fn february() -> KpiLine {
+        KpiLine {
             group: "1999-02".into(),
             subgroup: None,
             offered: 30_906,
@@ -611,7 +635,50 @@ mod tests {
             csat: Some(3.0 / 5.0),
             nps: Some(1.0 / 7.0),
             rq: None,
+        }
+    }
+
+    /// The report's JSON is what `serde_json` writes for it, whatever the lines hold.
+    #[test]
+    fn report_json_is_serde_json() {
+        let line = february();
+        let other = KpiLine {
+            group: "agent \"7\" \\ ü".into(),
+            subgroup: Some("2025-W02".into()),
+            service_level: None,
+            longest_wait_s: None,
+            first_response_s: Some(1e-7),
+            backlog: Some(3),
+            response_rate: Some(f64::NAN),
+            nps: Some(-0.25),
+            rq: Some(1.0),
+            ..line.clone()
         };
+        for rows in [
+            vec![],
+            vec![line.clone()],
+            vec![line.clone(), other.clone()],
+        ] {
+            let report = KpiReport {
+                program: "P\u{1}".into(),
+                from: "2025-01-01".into(),
+                to: "2025-12-31".into(),
+                by: "agent,week".into(),
+                rows,
+                total: other.clone(),
+            };
+            let expected = serde_json::to_vec(&report).unwrap();
+            assert_eq!(
+                String::from_utf8(report.to_json().unwrap()).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
+    }
+
+    /// What the dashboard shows for computed figures, rounded for display only.
+    #[test]
+    fn figures_are_shown_rounded() {
+        let line = february();
         let r = Row::new(&line, String::new());
         assert_eq!(
             (
