@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::mapping::{FieldError, Format, Mapping, Parsed};
 use super::record::{CsvRecord, JsonRecord, Record};
 use super::store::{self, Counts, Prepared};
-use super::{NewContact, pseudonymise};
+use super::{NewContact, Pseudonymiser};
 use crate::domain::ProgramId;
 use crate::store::Db;
 
@@ -351,18 +351,18 @@ pub async fn import_contacts(
     input: Box<dyn Read + Send>,
     progress: impl FnMut(u64),
 ) -> Result<Summary, ImportError> {
-    let key = store::pseudonym_key(db).await?;
+    let pseudonyms = Pseudonymiser::new(&store::pseudonym_key(db).await?);
     let mapping = req.mapping.clone();
     let parse: RowParser<Prepared> = Box::new(move |rec| match mapping.apply(rec)? {
         Parsed::Skip => Ok(None),
-        Parsed::Contact(c) => Ok(Some(prepare(*c, &key))),
+        Parsed::Contact(c) => Ok(Some(prepare(*c, &pseudonyms))),
     });
     import(db, req, input, parse, progress).await
 }
 
 /// Pseudonymise and fingerprint a contact.
-fn prepare(mut contact: NewContact, key: &[u8]) -> Prepared {
-    let customer_ref = pseudonymise(key, &contact.customer);
+fn prepare(mut contact: NewContact, pseudonyms: &Pseudonymiser) -> Prepared {
+    let customer_ref = pseudonyms.pseudonym(&contact.customer);
     contact.customer = String::new();
     // Stored trimmed, blank as none: the reason first-contact resolution compares.
     contact.reason = contact

@@ -713,6 +713,15 @@ mod tests {
         assert_eq!(c.outcome, Outcome::Handled);
         assert_eq!(c.transcript.as_ref().unwrap()[0].text, "Hallo");
         assert_eq!(c.attributes.get("tier").map(String::as_str), Some("gold"));
+        // The fingerprint is the SHA-256 of the contact's JSON text, as stored before: a file
+        // imported again after an upgrade is still unchanged.
+        use sha2::Digest;
+        let json = serde_json::to_vec(&*c).unwrap();
+        let expected: String = sha2::Sha256::digest(&json)[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(c.fingerprint(), expected);
         let Parsed::Contact(c) = m
             .apply(&row(
                 r#"{"external_id": "C-2", "arrived": "2026-01-15 10:00:00", "wait_s": 12}"#,

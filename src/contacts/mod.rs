@@ -91,24 +91,36 @@ impl NewContact {
     /// A fingerprint of everything stored for the contact, to tell a changed row from the same
     /// row imported again.
     pub fn fingerprint(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        let d = Sha256::digest(&json);
-        d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+        // The hash of the contact's JSON text. Serialising a contact cannot fail (its maps
+        // have text keys); if it did, the hash would still be stable.
+        let mut json = Vec::with_capacity(1_024);
+        let _ = serde_json::to_writer(&mut json, self);
+        hex::encode(&Sha256::digest(&json)[..16])
     }
 }
 
-/// Keyed hash of a customer reference with the organisation's secret (HMAC-SHA-256), so one
+/// The keyed hash of customer references with the organisation's secret (HMAC-SHA-256), so one
 /// customer's contacts link up without Kalibra storing who the customer is.
-pub fn pseudonymise(key: &[u8], customer: &str) -> String {
-    let customer = customer.trim();
-    if customer.is_empty() {
-        return String::new();
+#[derive(Clone)]
+pub struct Pseudonymiser(Hmac<Sha256>);
+
+impl Pseudonymiser {
+    pub fn new(key: &[u8]) -> Self {
+        Self(<Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length"))
     }
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(customer.as_bytes());
-    let out = mac.finalize().into_bytes();
-    out.iter().take(16).map(|b| format!("{b:02x}")).collect()
+
+    /// The pseudonym of `customer` (trimmed): the first 16 bytes of its keyed hash, in hex;
+    /// empty for no customer.
+    pub fn pseudonym(&self, customer: &str) -> String {
+        let customer = customer.trim();
+        if customer.is_empty() {
+            return String::new();
+        }
+        // Keyed once, not for every contact.
+        let mut mac = self.0.clone();
+        mac.update(customer.as_bytes());
+        hex::encode(&mac.finalize().into_bytes()[..16])
+    }
 }
 
 #[cfg(test)]
@@ -117,13 +129,20 @@ mod tests {
 
     #[test]
     fn pseudonyms_are_stable_keyed_and_hide_the_reference() {
-        let a = pseudonymise(b"key one", "CUST-1234");
-        assert_eq!(a, pseudonymise(b"key one", " CUST-1234 "));
+        let pseudonymise = |key: &[u8], customer| Pseudonymiser::new(key).pseudonym(customer);
+        let one = Pseudonymiser::new(b"key one");
+        let a = one.pseudonym("CUST-1234");
+        assert_eq!(a, one.pseudonym(" CUST-1234 "));
+        assert_eq!(
+            a,
+            one.pseudonym("CUST-1234"),
+            "the same after other customers"
+        );
         assert_ne!(a, pseudonymise(b"key two", "CUST-1234"));
-        assert_ne!(a, pseudonymise(b"key one", "CUST-1235"));
+        assert_ne!(a, one.pseudonym("CUST-1235"));
         assert_eq!(a.len(), 32);
         assert!(!a.contains("1234"));
-        assert_eq!(pseudonymise(b"key one", ""), "");
+        assert_eq!(one.pseudonym(""), "");
         // RFC 4231 test case 2: HMAC-SHA-256 with key "Jefe", first 16 bytes.
         assert_eq!(
             pseudonymise(b"Jefe", "what do ya want for nothing?"),
