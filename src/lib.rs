@@ -4,6 +4,7 @@
 //! one module per capability (`auth`, `people`, `programs`, `audit`) owning its SQL and routes,
 //! and the shells around them: `web` (pages), `api` (JSON), `cli`.
 
+pub mod agreement;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -17,6 +18,7 @@ pub mod kpi;
 pub mod people;
 pub mod programs;
 pub mod startup;
+pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod web;

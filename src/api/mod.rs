@@ -93,6 +93,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(people::routes::api_remove_grant))
         .routes(routes!(audit::routes::api_list))
         .routes(routes!(contacts::routes::api_kpis))
+        .routes(routes!(crate::agreement::routes::api_agreement))
         .routes(routes!(contacts::upload::api_upload))
 }
 

@@ -54,6 +54,29 @@ enum Command {
     Import(ImportCommand),
     /// Print a program's service KPIs for a period.
     Kpi(KpiArgs),
+    /// Statistics on files, without a database.
+    #[command(subcommand)]
+    Stats(StatsCommand),
+}
+
+#[derive(Subcommand)]
+enum StatsCommand {
+    /// How well raters agree: Krippendorff's alpha (with a bootstrap interval), percent
+    /// agreement, and for nominal data Fleiss' kappa and Gwet's AC1. FILE is a CSV with one row
+    /// per rater and one column per unit; the first row and column are labels, empty = missing.
+    Agreement(AgreementArgs),
+}
+
+#[derive(Args)]
+struct AgreementArgs {
+    /// nominal, ordinal, interval or ratio
+    #[arg(long, default_value = "nominal")]
+    level: crate::stats::ratings::Level,
+    /// table or json
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// The ratings file (- for standard input)
+    file: PathBuf,
 }
 
 #[derive(Args)]
@@ -312,6 +335,7 @@ pub async fn run() -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&p.kpi)?);
             Ok(())
         }
+        Command::Stats(StatsCommand::Agreement(args)) => agreement(args),
         Command::Kpi(args) => {
             let db = open(&settings).await?;
             print_kpis(&db, args).await
@@ -564,6 +588,24 @@ async fn import_file(
         if let Some(f) = &summary.rejects_file {
             println!("every rejected row is listed in {f}");
         }
+    }
+    Ok(())
+}
+
+fn agreement(args: AgreementArgs) -> anyhow::Result<()> {
+    use crate::agreement::AgreementReport;
+
+    let name = args.file.display().to_string();
+    let text = if name == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+    } else {
+        std::fs::read_to_string(&args.file).with_context(|| format!("reading {name}"))?
+    };
+    let report = AgreementReport::of_text(&text, args.level).with_context(|| name.clone())?;
+    match args.format.as_str() {
+        "json" => println!("{}", serde_json::to_string_pretty(&report)?),
+        "table" => print!("{}", report.table()),
+        other => anyhow::bail!("--format {other}: table or json"),
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod acceptance_bank;
 mod access_matrix;
 mod admin;
+mod agreement;
 mod api;
 mod auth;
 mod browser;
