@@ -417,16 +417,12 @@ impl UnitCounts {
                 entries: Vec::new(),
             };
         }
-        let Summary { lo, hi } = Summary::of(&ratings.cells);
-        // A narrow integer range (a rating scale) is counted by value offset
-        // straight away; the pass gives up if a value is not an integer.
-        if hi - lo < dense_limit as f64
-            && lo.abs() <= INTEGER_LIMIT
-            && (lo + ROUND) - ROUND == lo
-            && let Some(counts) = Self::dense_offsets(ratings, lo, (hi - lo) as usize + 1)
-        {
+        // Integer ratings in narrow ranges (rating scales) are counted by
+        // value offset straight away; that pass gives up on anything else.
+        if let Some(counts) = Self::dense_offsets(ratings, dense_limit) {
             return counts;
         }
+        let Summary { lo, hi } = Summary::of(&ratings.cells);
         let (values, coder) = Self::distinct(ratings, lo, hi);
         let code = |v: f64| -> u32 {
             if v.is_nan() {
@@ -456,36 +452,70 @@ impl UnitCounts {
         }
     }
 
-    /// Counts integer ratings by their offset from `lo` (`width` columns),
-    /// or `None` as soon as a value is not an integer.
+    /// Counts integer ratings by their offset from the smallest value of
+    /// each block of units, or `None` if a value is not an integer or a
+    /// block's values span `dense_limit` or more.
     ///
-    /// Units are taken in blocks whose counts stay in cache while every
-    /// row's segment is added. A segment is first turned into column numbers
-    /// in a loop the compiler vectorises (the low bits of x + 1.5 · 2^52 are
-    /// the integer x). With few columns each column is then counted by
-    /// comparison in its own vectorised pass (16-bit counts, column by
-    /// column); otherwise counters are incremented. The non-zero counts are
-    /// emitted unit by unit and the columns that occur renumbered at the end.
-    fn dense_offsets(ratings: &Ratings, lo: f64, width: usize) -> Option<UnitCounts> {
-        let stride = width + 1;
-        let missing = width as f64;
-        let compare = stride <= COMPARE_COLUMNS && ratings.raters <= usize::from(u16::MAX);
+    /// Units are taken in blocks whose cells and counts stay in cache: the
+    /// block's range is found first, then every row's segment is turned into
+    /// column numbers in a loop the compiler vectorises (the low bits of
+    /// x + 1.5 · 2^52 are the integer x) and counted. With few columns each
+    /// column is counted by comparison in its own vectorised pass (16-bit
+    /// counts, column by column); otherwise counters are incremented. The
+    /// non-zero counts are emitted unit by unit; at the end the columns are
+    /// shifted to a common origin and those that occur renumbered.
+    fn dense_offsets(ratings: &Ratings, dense_limit: usize) -> Option<UnitCounts> {
         let mut column = [0u16; BLOCK];
-        let mut by_column = vec![0u16; if compare { width * BLOCK } else { 0 }];
-        let mut by_unit = vec![0u32; if compare { 0 } else { stride * BLOCK }];
+        let mut by_column: Vec<u16> = Vec::new();
+        let mut by_unit: Vec<u32> = Vec::new();
         let mut offsets = Vec::with_capacity(ratings.units + 1);
         let mut entries: Vec<(u32, u32)> = Vec::with_capacity(ratings.units * 2);
-        let mut used = vec![false; width];
+        // (first entry, smallest value) of each block with values.
+        let mut blocks: Vec<(usize, f64)> = Vec::new();
+        let (mut lo_all, mut hi_all) = (f64::INFINITY, f64::NEG_INFINITY);
         offsets.push(0);
         let mut start = 0;
         while start < ratings.units {
             let len = BLOCK.min(ratings.units - start);
-            by_column.fill(0);
-            by_unit.fill(0);
+            let segment =
+                |row: &'_ [f64]| -> (usize, usize) { (start, (start + len).min(row.len())) };
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
             for row in ratings.rows() {
-                let segment = row.get(start..start + len).unwrap_or(&[]);
+                let (a, b) = segment(row);
+                let part = Summary::of(row.get(a..b).unwrap_or(&[]));
+                lo = lo.min(part.lo);
+                hi = hi.max(part.hi);
+            }
+            if lo > hi {
+                // No values in this block.
+                offsets.extend(std::iter::repeat_n(entries.len(), len));
+                start += len;
+                continue;
+            }
+            // Column numbers are 16-bit.
+            let limit = dense_limit.min(usize::from(u16::MAX) - 1) as f64;
+            if hi - lo >= limit || lo < -INTEGER_LIMIT || hi > INTEGER_LIMIT {
+                return None;
+            }
+            lo_all = lo_all.min(lo);
+            hi_all = hi_all.max(hi);
+            blocks.push((entries.len(), lo));
+            let width = (hi - lo) as usize + 1;
+            let stride = width + 1;
+            let missing = width as f64;
+            let compare = stride <= COMPARE_COLUMNS && ratings.raters <= usize::from(u16::MAX);
+            by_column.clear();
+            by_unit.clear();
+            if compare {
+                by_column.resize(width * BLOCK, 0);
+            } else {
+                by_unit.resize(stride * BLOCK, 0);
+            }
+            for row in ratings.rows() {
+                let (a, b) = segment(row);
+                let cells = row.get(a..b).unwrap_or(&[]);
                 let mut fractional = 0u16;
-                for (c, &v) in column.iter_mut().zip(segment) {
+                for (c, &v) in column.iter_mut().zip(cells) {
                     let x = if v.is_nan() { missing } else { v - lo };
                     let r = x + ROUND;
                     fractional |= u16::from(r - ROUND != x);
@@ -494,7 +524,7 @@ impl UnitCounts {
                 if fractional != 0 {
                     return None;
                 }
-                let columns = column.get(..segment.len()).unwrap_or(&[]);
+                let columns = column.get(..cells.len()).unwrap_or(&[]);
                 if compare {
                     for (c, counts) in by_column.chunks_exact_mut(BLOCK).enumerate() {
                         for (n, &k) in counts.iter_mut().zip(columns) {
@@ -514,7 +544,7 @@ impl UnitCounts {
             let mut cursor = entries.len();
             entries.resize(cursor + len * width + 1, (0, 0));
             for u in 0..len {
-                for (c, flag) in used.iter_mut().enumerate() {
+                for c in 0..width {
                     let n = if compare {
                         by_column.get(c * BLOCK + u).map_or(0, |&n| u32::from(n))
                     } else {
@@ -524,21 +554,36 @@ impl UnitCounts {
                         *slot = (c as u32, n);
                     }
                     cursor += usize::from(n > 0);
-                    *flag |= n > 0;
                 }
                 offsets.push(cursor);
             }
             entries.truncate(cursor);
             start += len;
         }
-        // Renumber the columns that occur.
+        // Shift every block's columns to the overall smallest value, then
+        // renumber the values that occur.
+        let span = hi_all - lo_all;
+        if span >= (1u64 << 24) as f64 {
+            return None;
+        }
+        let mut used = vec![false; span as usize + 1];
+        let ends = blocks.iter().skip(1).map(|b| b.0).chain([entries.len()]);
+        for (&(first, lo), end) in blocks.iter().zip(ends) {
+            let shift = (lo - lo_all) as u32;
+            for (c, _) in entries.get_mut(first..end).unwrap_or(&mut []) {
+                *c += shift;
+                if let Some(u) = used.get_mut(*c as usize) {
+                    *u = true;
+                }
+            }
+        }
         let mut values = Vec::new();
         let codes: Vec<u32> = used
             .iter()
             .enumerate()
             .map(|(i, &u)| {
                 if u {
-                    values.push(lo + i as f64);
+                    values.push(lo_all + i as f64);
                     values.len() as u32 - 1
                 } else {
                     MISSING
@@ -850,6 +895,37 @@ mod tests {
                     (0..2 * BLOCK + 77)
                         .map(|u| {
                             ((u + r) % 5 > 0).then_some(f64::from(((u * 3 + r) % 13) as u32) - 6.0)
+                        })
+                        .collect()
+                })
+                .collect(),
+            // Blocks with different narrow ranges, shifted to one origin.
+            (0..2)
+                .map(|r| {
+                    (0..3 * BLOCK)
+                        .map(|u| {
+                            let base = if u < BLOCK {
+                                1.0
+                            } else if u < 2 * BLOCK {
+                                40.0
+                            } else {
+                                -7.0
+                            };
+                            ((u + r) % 6 > 0).then_some(base + f64::from(((u + r) % 3) as u32))
+                        })
+                        .collect()
+                })
+                .collect(),
+            // Integers in the first blocks, a fraction in the last one.
+            (0..2)
+                .map(|r| {
+                    (0..2 * BLOCK + 5)
+                        .map(|u| {
+                            Some(if u == 2 * BLOCK + 3 && r == 1 {
+                                2.5
+                            } else {
+                                f64::from(((u + r) % 4) as u32)
+                            })
                         })
                         .collect()
                 })
