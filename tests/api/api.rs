@@ -29,6 +29,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/programs/{id}/kpis"),
     ("post", "/api/v1/programs/{id}/imports/{kind}"),
+    ("post", "/api/v1/stats/agreement"),
 ];
 
 both_backends! {
