@@ -143,67 +143,7 @@ mod tests {
         // Krippendorff (2011) data; irrCAC 0.4.4 `CAC(df,
         // categories=[1,2,3,4,5], digits=17).gwet()` gives
         // 0.7754440681269948 (p_a = 9/11, p_e = 0.19032118055555555).
-        let n = None;
-        let s = |v: f64| Some(v);
-        let r = Ratings::from_rows(&[
-            vec![
-                s(1.),
-                s(2.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(1.),
-                s(4.),
-                s(1.),
-                s(2.),
-                n,
-                n,
-                n,
-            ],
-            vec![
-                s(1.),
-                s(2.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(2.),
-                s(4.),
-                s(1.),
-                s(2.),
-                s(5.),
-                n,
-                s(3.),
-            ],
-            vec![
-                n,
-                s(3.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(3.),
-                s(4.),
-                s(2.),
-                s(2.),
-                s(5.),
-                s(1.),
-                n,
-            ],
-            vec![
-                s(1.),
-                s(2.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(4.),
-                s(4.),
-                s(1.),
-                s(2.),
-                s(5.),
-                s(1.),
-                n,
-            ],
-        ])
-        .expect("valid");
+        let r = Ratings::from_rows(&super::super::ratings::krippendorff_2011()).expect("valid");
         let g = gwet_ac1(&r).expect("defined");
         assert!((g.ac1 - 0.7754440681269948).abs() < 1e-12, "{}", g.ac1);
         assert!((g.observed - 9.0 / 11.0).abs() < 1e-15);

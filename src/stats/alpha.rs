@@ -665,67 +665,7 @@ mod tests {
 
     /// Krippendorff (2011), p. 3: 4 observers × 12 units, 0-based rows A..D.
     fn published() -> Ratings {
-        let n = None;
-        let s = |v: f64| Some(v);
-        Ratings::from_rows(&[
-            vec![
-                s(1.),
-                s(2.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(1.),
-                s(4.),
-                s(1.),
-                s(2.),
-                n,
-                n,
-                n,
-            ],
-            vec![
-                s(1.),
-                s(2.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(2.),
-                s(4.),
-                s(1.),
-                s(2.),
-                s(5.),
-                n,
-                s(3.),
-            ],
-            vec![
-                n,
-                s(3.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(3.),
-                s(4.),
-                s(2.),
-                s(2.),
-                s(5.),
-                s(1.),
-                n,
-            ],
-            vec![
-                s(1.),
-                s(2.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(4.),
-                s(4.),
-                s(1.),
-                s(2.),
-                s(5.),
-                s(1.),
-                n,
-            ],
-        ])
-        .expect("valid matrix")
+        Ratings::from_rows(&super::super::ratings::krippendorff_2011()).expect("valid matrix")
     }
 
     fn alpha(r: &Ratings, level: Level) -> f64 {

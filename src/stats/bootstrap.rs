@@ -306,67 +306,7 @@ mod tests {
     use super::*;
 
     fn published() -> Ratings {
-        let n = None;
-        let s = |v: f64| Some(v);
-        Ratings::from_rows(&[
-            vec![
-                s(1.),
-                s(2.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(1.),
-                s(4.),
-                s(1.),
-                s(2.),
-                n,
-                n,
-                n,
-            ],
-            vec![
-                s(1.),
-                s(2.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(2.),
-                s(4.),
-                s(1.),
-                s(2.),
-                s(5.),
-                n,
-                s(3.),
-            ],
-            vec![
-                n,
-                s(3.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(3.),
-                s(4.),
-                s(2.),
-                s(2.),
-                s(5.),
-                s(1.),
-                n,
-            ],
-            vec![
-                s(1.),
-                s(2.),
-                s(3.),
-                s(3.),
-                s(2.),
-                s(4.),
-                s(4.),
-                s(1.),
-                s(2.),
-                s(5.),
-                s(1.),
-                n,
-            ],
-        ])
-        .expect("valid")
+        Ratings::from_rows(&super::super::ratings::krippendorff_2011()).expect("valid")
     }
 
     /// The drawn units as a matrix of their own (columns in drawing order).

@@ -728,6 +728,21 @@ impl UnitCounts {
     }
 }
 
+/// Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", p. 3: observers A to D
+/// (rows) × 12 units, `.` missing. The tests of every coefficient use it.
+#[cfg(test)]
+pub(super) fn krippendorff_2011() -> Vec<Vec<Option<f64>>> {
+    const DATA: [&str; 4] = [
+        "1 2 3 3 2 1 4 1 2 . . .",
+        "1 2 3 3 2 2 4 1 2 5 . 3",
+        ". 3 3 3 2 3 4 2 2 5 1 .",
+        "1 2 3 3 2 4 4 1 2 5 1 .",
+    ];
+    DATA.iter()
+        .map(|r| r.split(' ').map(|v| v.parse().ok()).collect())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
