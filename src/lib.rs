@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod kpi;
 pub mod people;
 pub mod programs;
+pub mod quality;
 pub mod startup;
 pub mod stats;
 pub mod store;

@@ -61,7 +61,7 @@ impl utoipa::Modify for BearerAuth {
 
 /// Every API route with its documentation.
 pub fn router() -> OpenApiRouter<AppState> {
-    use crate::{audit, auth, contacts, people, programs};
+    use crate::{audit, auth, contacts, people, programs, quality};
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::routes::api_me))
         .routes(routes!(
@@ -95,6 +95,37 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(contacts::routes::api_kpis))
         .routes(routes!(crate::agreement::routes::api_agreement))
         .routes(routes!(contacts::upload::api_upload))
+        .routes(routes!(
+            quality::routes::api_principles,
+            quality::routes::api_create_principle
+        ))
+        .routes(routes!(quality::routes::api_update_principle))
+        .routes(routes!(
+            quality::routes::api_kpis,
+            quality::routes::api_create_kpi
+        ))
+        .routes(routes!(quality::routes::api_update_kpi))
+        .routes(routes!(quality::routes::api_templates))
+        .routes(routes!(
+            quality::routes::api_forms,
+            quality::routes::api_create_form
+        ))
+        .routes(routes!(
+            quality::routes::api_version,
+            quality::routes::api_update_version
+        ))
+        .routes(routes!(quality::routes::api_publish))
+        .routes(routes!(quality::routes::api_retire))
+        .routes(routes!(quality::routes::api_new_draft))
+        .routes(routes!(
+            quality::routes::api_contact_evaluations,
+            quality::routes::api_start
+        ))
+        .routes(routes!(
+            quality::routes::api_evaluation,
+            quality::routes::api_save
+        ))
+        .routes(routes!(quality::routes::api_submit))
 }
 
 /// The OpenAPI document.

@@ -19,6 +19,9 @@ pub enum AppError {
     NotFound,
     #[error("{0}")]
     Invalid(#[from] InvalidValue),
+    /// A value inside a nested document, at a path such as `sections[1].criteria[0].weight`.
+    #[error("{field}: {message}")]
+    InvalidAt { field: String, message: String },
     #[error("{message}")]
     Conflict {
         field: Option<&'static str>,
@@ -66,7 +69,9 @@ impl AppError {
             AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Invalid(_) | AppError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid(_) | AppError::InvalidAt { .. } | AppError::BadRequest(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,7 +83,7 @@ impl AppError {
             AppError::Unauthenticated => "unauthenticated",
             AppError::Forbidden => "forbidden",
             AppError::NotFound => "not_found",
-            AppError::Invalid(_) => "invalid",
+            AppError::Invalid(_) | AppError::InvalidAt { .. } => "invalid",
             AppError::Conflict { .. } => "conflict",
             AppError::BadRequest(_) => "bad_request",
             AppError::Csrf => "csrf",
@@ -87,9 +92,10 @@ impl AppError {
         }
     }
 
-    pub fn field(&self) -> Option<&'static str> {
+    pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Invalid(v) => Some(v.field),
+            AppError::InvalidAt { field, .. } => Some(field),
             AppError::Conflict { field, .. } => *field,
             _ => None,
         }

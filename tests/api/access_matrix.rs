@@ -56,34 +56,11 @@ async fn ids(app: &TestApp) -> Ids {
         .await
         .unwrap();
     // One contact in program A.
+    let contacts = app
+        .import_csv("ACME-DE", "external_id,arrived\nM-1,2026-01-15 10:00:00\n")
+        .await;
+    let contact = contacts["M-1"];
     let a = app.program_id("ACME-DE").await;
-    let req = kalibra::contacts::import::ImportRequest {
-        program: a,
-        source_name: "one.csv".into(),
-        format: kalibra::contacts::mapping::Format::Csv,
-        mapping: kalibra::contacts::mapping::Mapping::generic(chrono_tz::Europe::Berlin),
-        created_by: "test".into(),
-        rejects_path: None,
-        batch_rows: 10,
-    };
-    let one = "external_id,arrived\nM-1,2026-01-15 10:00:00\n";
-    kalibra::contacts::import::import_contacts(
-        &app.db,
-        req,
-        Box::new(std::io::Cursor::new(one.as_bytes().to_vec())),
-        |_| {},
-    )
-    .await
-    .unwrap();
-    let filter = kalibra::contacts::store::ContactFilter {
-        start: 0,
-        end: i64::MAX,
-        ..Default::default()
-    };
-    let contact = kalibra::contacts::store::list(&app.db, a, &filter, 1, 0)
-        .await
-        .unwrap()[0]
-        .id;
     Ids {
         contact,
         a: a.0,
@@ -101,10 +78,43 @@ fn api_rows(ids: &Ids) -> Vec<(Method, String, Option<serde_json::Value>, [u16; 
         agent,
         planner,
         grant,
-        ..
+        contact,
     } = ids;
     let get = |p: String, e| (Method::GET, p, None, e);
+    const CREATED_BY_ADMIN: [u16; 8] = [401, 403, 403, 403, 403, 403, 403, 201];
     vec![
+        get("/api/v1/principles".into(), ALL_SIGNED_IN),
+        get(format!("/api/v1/principles?program_id={b}"), PROGRAM_B),
+        get("/api/v1/quality-kpis".into(), ALL_SIGNED_IN),
+        get("/api/v1/form-templates".into(), ALL_SIGNED_IN),
+        get(format!("/api/v1/programs/{a}/forms"), PROGRAM_A),
+        get(format!("/api/v1/programs/{b}/forms"), PROGRAM_B),
+        get("/api/v1/form-versions/999999".into(), NOWHERE),
+        get("/api/v1/evaluations/999999".into(), NOWHERE),
+        // The contact has no agent: agents and team leads do not see it.
+        get(
+            format!("/api/v1/contacts/{contact}/evaluations"),
+            [401, 200, 404, 404, 200, 200, 404, 200],
+        ),
+        (
+            Method::POST,
+            "/api/v1/principles".into(),
+            Some(json!({"key": "matrix", "name": "Matrix"})),
+            CREATED_BY_ADMIN,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/programs/{a}/forms"),
+            Some(json!({"template": "classic-chat"})),
+            CREATED_BY_ADMIN,
+        ),
+        // Evaluators and administrators may evaluate, but nothing is published to do it with.
+        (
+            Method::POST,
+            format!("/api/v1/contacts/{contact}/evaluations"),
+            Some(json!({})),
+            [401, 409, 404, 404, 403, 403, 404, 409],
+        ),
         get("/api/v1/me".into(), ALL_SIGNED_IN),
         get("/api/v1/programs".into(), ALL_SIGNED_IN),
         get(format!("/api/v1/programs/{a}"), PROGRAM_A),

@@ -30,7 +30,89 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/programs/{id}/kpis"),
     ("post", "/api/v1/programs/{id}/imports/{kind}"),
     ("post", "/api/v1/stats/agreement"),
+    ("get", "/api/v1/principles"),
+    ("post", "/api/v1/principles"),
+    ("patch", "/api/v1/principles/{id}"),
+    ("get", "/api/v1/quality-kpis"),
+    ("post", "/api/v1/quality-kpis"),
+    ("patch", "/api/v1/quality-kpis/{id}"),
+    ("get", "/api/v1/form-templates"),
+    ("get", "/api/v1/programs/{id}/forms"),
+    ("post", "/api/v1/programs/{id}/forms"),
+    ("get", "/api/v1/form-versions/{id}"),
+    ("put", "/api/v1/form-versions/{id}"),
+    ("post", "/api/v1/form-versions/{id}/publish"),
+    ("post", "/api/v1/form-versions/{id}/retire"),
+    ("post", "/api/v1/forms/{id}/draft"),
+    ("get", "/api/v1/contacts/{id}/evaluations"),
+    ("post", "/api/v1/contacts/{id}/evaluations"),
+    ("get", "/api/v1/evaluations/{id}"),
+    ("put", "/api/v1/evaluations/{id}"),
+    ("post", "/api/v1/evaluations/{id}/submit"),
 ];
+
+/// A published form, its principle, a contact and an evaluation of it, by the path prefix that
+/// names each.
+async fn quality_ids(app: &TestApp, admin: &str) -> Vec<(&'static str, i64)> {
+    let c = client();
+    let program = app.program_id("ACME-DE").await.0;
+    let contacts = app
+        .import_csv("ACME-DE", "external_id,arrived\nQ-1,2026-01-15 10:00:00\n")
+        .await;
+    let form: serde_json::Value = c
+        .post(app.url(&format!("/api/v1/programs/{program}/forms")))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({"template": "quality-monitoring-2"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let version = form["id"].as_i64().unwrap();
+    c.post(app.url(&format!("/api/v1/form-versions/{version}/publish")))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    let evaluation: serde_json::Value = c
+        .post(app.url(&format!("/api/v1/contacts/{}/evaluations", contacts["Q-1"])))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = |list: serde_json::Value| list[0]["id"].as_i64().unwrap();
+    let principles = c
+        .get(app.url("/api/v1/principles"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    let kpis = c
+        .get(app.url("/api/v1/quality-kpis"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    vec![
+        (
+            "/api/v1/principles/",
+            first(principles.json().await.unwrap()),
+        ),
+        ("/api/v1/quality-kpis/", first(kpis.json().await.unwrap())),
+        ("/api/v1/form-versions/", version),
+        ("/api/v1/forms/", form["form_id"].as_i64().unwrap()),
+        ("/api/v1/contacts/", contacts["Q-1"]),
+        (
+            "/api/v1/evaluations/",
+            evaluation["id"].as_i64().expect("evaluation started"),
+        ),
+    ]
+}
 
 both_backends! {
     async fn openapi_document_matches_the_routes(app: TestApp) {
@@ -57,6 +139,7 @@ both_backends! {
         let _spare = app.token_for("admin@example.com").await; // the one the DELETE revokes
         let program = app.program_id("ACME-DE").await.0;
         let person = app.person_id("agent@example.com").await.0;
+        let quality = quality_ids(&app, &token).await;
         for (method, path) in &expected {
             let id = match path.as_str() {
                 p if p.starts_with("/api/v1/programs/") => program,
@@ -69,7 +152,7 @@ both_backends! {
                     let list = kalibra::auth::tokens::list(&app.db, app.person_id("admin@example.com").await).await.unwrap();
                     list.first().unwrap().id.0
                 }
-                _ => 0,
+                p => quality.iter().find(|(prefix, _)| p.starts_with(prefix)).map(|(_, id)| *id).unwrap_or(0),
             };
             let url = app.url(&path.replace("{id}", &id.to_string()).replace("{kind}", "contacts"));
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();

@@ -183,6 +183,44 @@ impl TestApp {
             .id
     }
 
+    /// Imports contacts in the generic CSV format into a program; returns their ids by external id.
+    pub async fn import_csv(
+        &self,
+        program: &str,
+        csv: &str,
+    ) -> std::collections::BTreeMap<String, i64> {
+        let program = self.program_id(program).await;
+        let req = kalibra::contacts::import::ImportRequest {
+            program,
+            source_name: "fixture.csv".into(),
+            format: kalibra::contacts::mapping::Format::Csv,
+            mapping: kalibra::contacts::mapping::Mapping::generic(chrono_tz::Europe::Berlin),
+            created_by: "test".into(),
+            rejects_path: None,
+            batch_rows: 10,
+        };
+        let summary = kalibra::contacts::import::import_contacts(
+            &self.db,
+            req,
+            Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(summary.rejected, 0, "the fixture imports whole");
+        let filter = kalibra::contacts::store::ContactFilter {
+            start: 0,
+            end: i64::MAX,
+            ..Default::default()
+        };
+        kalibra::contacts::store::list(&self.db, program, &filter, 100_000, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.external_id, c.id))
+            .collect()
+    }
+
     /// A fresh API token for a person.
     pub async fn token_for(&self, email: &str) -> String {
         let person = self.person_id(email).await;

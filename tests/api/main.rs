@@ -13,6 +13,7 @@ mod cli;
 mod demo;
 mod import;
 mod kpi;
+mod quality;
 mod rollups;
 mod shell;
 mod two_servers;

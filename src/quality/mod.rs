@@ -1,0 +1,11 @@
+//! Quality monitoring: the organisation's customer principles and the KPIs quality serves,
+//! evaluation forms and their versions, the shipped templates, and the scoring rule.
+
+pub mod catalogue;
+pub mod evaluations;
+pub mod form;
+pub mod forms;
+pub mod routes;
+pub mod scale;
+pub mod scoring;
+pub mod templates;

@@ -1,0 +1,386 @@
+//! Quality monitoring through the API: forms from templates and definitions, versions that never
+//! change once published, evaluations scored by docs/scoring.md, and who reads them.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::*;
+
+/// The form of docs/scoring.md's worked examples.
+fn example_form(critical_mode: &str) -> Value {
+    json!({
+        "name": "Worked example",
+        "channels": ["phone", "email"],
+        "critical_mode": critical_mode,
+        "sections": [
+            {"key": "effective", "title": "Effective", "principle": "effective", "criteria": [
+                {"key": "greeting", "name": "Greeting", "scale": "yes_no", "weight": 1},
+                {"key": "listening", "name": "Listening", "scale": "1-5", "weight": 2, "na_allowed": true}
+            ]},
+            {"key": "correct", "title": "Correct", "criteria": [
+                {"key": "information", "name": "Correct information", "scale": "custom",
+                 "points": [{"label": "Fully", "percent": 100}, {"label": "Partly", "percent": 50},
+                            {"label": "Wrong", "percent": 0}],
+                 "weight": 3, "critical": true, "kpi": "fcr"},
+                {"key": "relationship", "name": "Relationship", "scale": "yes_no",
+                 "kind": "relationship", "weight": 0, "channels": ["phone"]}
+            ]}
+        ]
+    })
+}
+
+const CONTACTS: &str = "\
+external_id,channel,agent,arrived,answered,ended
+P-1,phone,agent@example.com,2026-03-02 09:00:00,2026-03-02 09:00:10,2026-03-02 09:05:00
+P-2,phone,agent@example.com,2026-03-02 10:00:00,2026-03-02 10:00:10,2026-03-02 10:05:00
+P-3,phone,agent@example.com,2026-03-02 11:00:00,2026-03-02 11:00:10,2026-03-02 11:05:00
+E-1,email,agent@example.com,2026-03-02 12:00:00,2026-03-02 14:00:00,
+X-1,phone,someone.else,2026-03-02 13:00:00,2026-03-02 13:00:10,2026-03-02 13:05:00
+";
+
+async fn call(
+    c: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut r = c.request(method, url).bearer_auth(token);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let res = r.send().await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+struct Api<'a> {
+    app: &'a TestApp,
+    c: reqwest::Client,
+}
+
+impl Api<'_> {
+    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        call(
+            &self.c,
+            reqwest::Method::GET,
+            self.app.url(path),
+            token,
+            None,
+        )
+        .await
+    }
+    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        call(
+            &self.c,
+            reqwest::Method::POST,
+            self.app.url(path),
+            token,
+            Some(body),
+        )
+        .await
+    }
+    async fn put(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        call(
+            &self.c,
+            reqwest::Method::PUT,
+            self.app.url(path),
+            token,
+            Some(body),
+        )
+        .await
+    }
+}
+
+/// Creates and publishes the worked example's form in ACME-DE; returns the version id.
+async fn publish_example(api: &Api<'_>, admin: &str, mode: &str) -> i64 {
+    let a = api.app.program_id("ACME-DE").await.0;
+    let (s, _) = api
+        .post(
+            admin,
+            "/api/v1/principles",
+            json!({"key": "effective", "name": "Effective"}),
+        )
+        .await;
+    assert!(s == StatusCode::CREATED || s == StatusCode::CONFLICT, "{s}");
+    let (s, v) = api
+        .post(
+            admin,
+            &format!("/api/v1/programs/{a}/forms"),
+            json!({"definition": example_form(mode)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let (s, v) = api
+        .post(
+            admin,
+            &format!("/api/v1/form-versions/{id}/publish"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    id
+}
+
+/// Starts, fills and submits an evaluation as `token`; returns the submitted evaluation.
+async fn evaluate(api: &Api<'_>, token: &str, contact: i64, answers: Value) -> Value {
+    let (s, e) = api
+        .post(
+            token,
+            &format!("/api/v1/contacts/{contact}/evaluations"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let id = e["id"].as_i64().unwrap();
+    assert_eq!(e["status"], "draft");
+    let (s, e) = api
+        .put(
+            token,
+            &format!("/api/v1/evaluations/{id}"),
+            json!({"answers": answers, "comment": "ok"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    let (s, e) = api
+        .post(
+            token,
+            &format!("/api/v1/evaluations/{id}/submit"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    assert_eq!(e["status"], "submitted");
+    e
+}
+
+fn ans(criterion: &str, value: Value) -> Value {
+    json!({"criterion": criterion, "value": value})
+}
+
+both_backends! {
+    async fn forms_start_from_a_template_and_published_versions_never_change(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let agent = app.token_for("agent@example.com").await;
+        let a = app.program_id("ACME-DE").await.0;
+
+        let (s, list) = api.get(&qa, "/api/v1/form-templates?language=de").await;
+        assert_eq!(s, StatusCode::OK);
+        let names: Vec<&str> = list.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!(names[0], "Qualitätsmonitoring 2.0");
+        assert_eq!(names.len(), 4);
+        assert_eq!(list[0]["id"], "quality-monitoring-2");
+
+        let body = json!({"template": "quality-monitoring-2", "language": "de"});
+        let (s, _) = api.post(&qa, &format!("/api/v1/programs/{a}/forms"), body.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "only administrators build forms");
+        let (s, draft) = api.post(&admin, &format!("/api/v1/programs/{a}/forms"), body).await;
+        assert_eq!(s, StatusCode::CREATED, "{draft}");
+        assert_eq!((draft["version"].as_i64(), draft["status"].as_str()), (Some(1), Some("draft")));
+        assert_eq!(draft["definition"]["sections"][0]["title"], "Wirksam");
+        let (s, bad) = api.post(&admin, &format!("/api/v1/programs/{a}/forms"), json!({"template": "nope"})).await;
+        assert_eq!((s, bad["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("template")));
+
+        // The template's principles now exist, named in the template's language.
+        let (_, principles) = api.get(&agent, "/api/v1/principles").await;
+        let keys: Vec<&str> = principles.as_array().unwrap().iter().map(|p| p["key"].as_str().unwrap()).collect();
+        for k in ["effective", "connecting", "accessible", "surprising"] {
+            assert!(keys.contains(&k), "{keys:?}");
+        }
+        let (_, kpis) = api.get(&agent, "/api/v1/quality-kpis").await;
+        assert_eq!(kpis.as_array().unwrap().len(), 3);
+
+        // Editing a draft; a wrong definition names the place.
+        let id = draft["id"].as_i64().unwrap();
+        let mut def = draft["definition"].clone();
+        def["name"] = json!("Qualitätsmonitoring 2.0 — ACME");
+        let (s, v) = api.put(&admin, &format!("/api/v1/form-versions/{id}"), def.clone()).await;
+        assert_eq!((s, v["name"].as_str()), (StatusCode::OK, Some("Qualitätsmonitoring 2.0 — ACME")));
+        let mut wrong = def.clone();
+        wrong["sections"][1]["criteria"][0]["weight"] = json!(101);
+        let (s, e) = api.put(&admin, &format!("/api/v1/form-versions/{id}"), wrong).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e["field"], "definition.sections[1].criteria[0].weight");
+        let mut unknown_kpi = def.clone();
+        unknown_kpi["sections"][0]["criteria"][0]["kpi"] = json!("revenue");
+        let (s, e) = api.put(&admin, &format!("/api/v1/form-versions/{id}"), unknown_kpi).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("definition.kpi")));
+        assert!(e["message"].as_str().unwrap().contains("revenue"), "{e}");
+
+        // Agents see published forms only.
+        let (_, forms) = api.get(&agent, &format!("/api/v1/programs/{a}/forms")).await;
+        assert_eq!(forms, json!([]));
+        let (s, _) = api.get(&agent, &format!("/api/v1/form-versions/{id}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+
+        let (s, v) = api.post(&admin, &format!("/api/v1/form-versions/{id}/publish"), json!({})).await;
+        assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("published")));
+        let (s, _) = api.put(&admin, &format!("/api/v1/form-versions/{id}"), def.clone()).await;
+        assert_eq!(s, StatusCode::CONFLICT, "a published version never changes");
+        // Not even behind the application's back.
+        let sql = "UPDATE form_versions SET definition = '{}' WHERE id = $1";
+        let refused = kalibra::on_db!(&app.db, p => sqlx::query(sql).bind(id).execute(p).await.map(|_| ()));
+        assert!(refused.is_err(), "the schema refuses to change a published version");
+        let (s, v) = api.get(&agent, &format!("/api/v1/form-versions/{id}")).await;
+        assert_eq!((s, v["version"].as_i64()), (StatusCode::OK, Some(1)));
+
+        // Editing makes a new draft; publishing it retires version 1.
+        let form = v["form_id"].as_i64().unwrap();
+        let (s, v2) = api.post(&admin, &format!("/api/v1/forms/{form}/draft"), json!({})).await;
+        assert_eq!((s, v2["version"].as_i64()), (StatusCode::CREATED, Some(2)));
+        let (s, _) = api.post(&admin, &format!("/api/v1/forms/{form}/draft"), json!({})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "one draft at a time");
+        let id2 = v2["id"].as_i64().unwrap();
+        api.post(&admin, &format!("/api/v1/form-versions/{id2}/publish"), json!({})).await;
+        let (_, forms) = api.get(&agent, &format!("/api/v1/programs/{a}/forms")).await;
+        let statuses: Vec<(i64, &str)> = forms[0]["versions"].as_array().unwrap().iter()
+            .map(|v| (v["version"].as_i64().unwrap(), v["status"].as_str().unwrap())).collect();
+        assert_eq!(statuses, [(2, "published"), (1, "retired")]);
+
+        let (_, log) = api.get(&admin, "/api/v1/audit?action=form.published").await;
+        assert_eq!(log.as_array().map(Vec::len), Some(2), "{log}");
+    }
+
+    async fn scores_match_the_worked_examples(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let a = app.program_id("ACME-DE").await.0;
+        let ids = app.import_csv("ACME-DE", CONTACTS).await;
+
+        // A form names only principles and KPIs that exist.
+        let (s, e) = api.post(&admin, &format!("/api/v1/programs/{a}/forms"), json!({"definition": example_form("zero")})).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("definition.principle")), "{e}");
+        // Nothing to evaluate with before a form is published.
+        let (s, e) = api.post(&qa, &format!("/api/v1/contacts/{}/evaluations", ids["P-1"]), json!({})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{e}");
+        publish_example(&api, &admin, "zero").await;
+
+        // Example 1: 4.0 of 6 = 66.67 %, not passed, RQ yes.
+        let e = evaluate(&api, &qa, ids["P-1"], json!([
+            ans("greeting", json!("yes")), ans("listening", json!(4)),
+            ans("information", json!("Partly")), ans("relationship", json!("yes")),
+        ])).await;
+        assert_eq!((e["earned"].as_f64(), e["possible"].as_f64()), (Some(4.0), Some(6.0)));
+        assert!((e["score"].as_f64().unwrap() - 200.0 / 3.0).abs() < 1e-12, "{e}");
+        assert_eq!((e["passed"].as_bool(), e["rq"].as_bool(), e["failed"].as_bool()), (Some(false), Some(true), Some(false)));
+        assert_eq!(e["answers"][1]["percent"].as_f64(), Some(75.0));
+
+        // Example 2: n/a leaves both sides, 3 of 4 = 75 %.
+        let e = evaluate(&api, &qa, ids["P-2"], json!([
+            ans("greeting", json!("no")), ans("listening", json!("n/a")),
+            ans("information", json!("Fully")), ans("relationship", json!("no")),
+        ])).await;
+        assert_eq!((e["score"].as_f64(), e["rq"].as_bool()), (Some(75.0), Some(false)));
+        assert_eq!(e["answers"][1]["percent"], Value::Null);
+
+        // Example 3: a critical failure sets the score to 0 on this form.
+        let e = evaluate(&api, &qa, ids["P-3"], json!([
+            ans("greeting", json!("yes")), ans("listening", json!(5)),
+            ans("information", json!("Wrong")), ans("relationship", json!("yes")),
+        ])).await;
+        assert_eq!((e["score"].as_f64(), e["failed"].as_bool()), (Some(0.0), Some(true)));
+        assert_eq!(e["critical_failures"], json!(["information"]));
+
+        // Example 4: the relationship question is not asked of e-mails.
+        let (_, draft) = api.post(&qa, &format!("/api/v1/contacts/{}/evaluations", ids["E-1"]), json!({})).await;
+        let id = draft["id"].as_i64().unwrap();
+        let (s, e) = api.put(&qa, &format!("/api/v1/evaluations/{id}"), json!({"answers": [ans("relationship", json!("yes"))]})).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("answers[0].criterion")), "{e}");
+        let (s, e) = api.put(&qa, &format!("/api/v1/evaluations/{id}"), json!({"answers": [ans("greeting", json!("maybe"))]})).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("answers[0].value")));
+        let (s, e) = api.put(&qa, &format!("/api/v1/evaluations/{id}"), json!({"answers": [ans("greeting", json!("yes"))]})).await;
+        assert_eq!((s, e["missing"].clone()), (StatusCode::OK, json!(["listening", "information"])));
+        let (s, e) = api.post(&qa, &format!("/api/v1/evaluations/{id}/submit"), json!({})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "an incomplete draft is not submitted");
+        assert!(e["message"].as_str().unwrap().contains("listening, information"), "{e}");
+        let (s, again) = api.post(&qa, &format!("/api/v1/contacts/{}/evaluations", ids["E-1"]), json!({})).await;
+        assert_eq!((s, again["id"].as_i64()), (StatusCode::OK, Some(id)), "starting again opens the draft");
+        api.put(&qa, &format!("/api/v1/evaluations/{id}"), json!({"answers": [
+            ans("greeting", json!("yes")), ans("listening", json!(5)), ans("information", json!("Fully")),
+        ]})).await;
+        let (s, e) = api.post(&qa, &format!("/api/v1/evaluations/{id}/submit"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+        assert_eq!((e["score"].as_f64(), e["passed"].as_bool(), e["rq"].clone()), (Some(100.0), Some(true), Value::Null));
+        let (s, _) = api.put(&qa, &format!("/api/v1/evaluations/{id}"), json!({"answers": []})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "a submitted evaluation is not edited");
+    }
+
+    async fn evaluations_are_read_by_whom_they_concern(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let lead = app.token_for("lead@example.com").await;
+        let agent = app.token_for("agent@example.com").await;
+        let planner = app.token_for("planner@example.com").await;
+        let client_viewer = app.token_for("client@example.com").await;
+        let other_agent = app.token_for("agent2@example.com").await;
+        let ids = app.import_csv("ACME-DE", CONTACTS).await;
+        publish_example(&api, &admin, "fail").await;
+        let p1 = ids["P-1"];
+        let start = |kind: &str| json!({"kind": kind});
+
+        let (s, draft) = api.post(&qa, &format!("/api/v1/contacts/{p1}/evaluations"), start("evaluation")).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let id = draft["id"].as_i64().unwrap();
+        let path = format!("/api/v1/evaluations/{id}");
+        for (who, token) in [("agent", &agent), ("lead", &lead)] {
+            let (s, _) = api.get(token, &path).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{who} does not see a draft about them");
+        }
+        let (s, _) = api.put(&admin, &path, json!({"answers": []})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "only its evaluator edits a draft");
+        api.put(&qa, &path, json!({"answers": [
+            ans("greeting", json!("yes")), ans("listening", json!(3)),
+            ans("information", json!("Wrong")), ans("relationship", json!("no")),
+        ]})).await;
+        let (_, e) = api.post(&qa, &format!("{path}/submit"), json!({})).await;
+        // Critical mode "fail" keeps the computed score: 1 + 1 + 0 of 6.
+        assert_eq!((e["score"].as_f64(), e["failed"].as_bool()), (Some(100.0 / 3.0), Some(true)));
+        for (who, token, expected) in [
+            ("agent", &agent, StatusCode::OK),
+            ("lead", &lead, StatusCode::OK),
+            ("admin", &admin, StatusCode::OK),
+            ("planner", &planner, StatusCode::NOT_FOUND),
+            ("client viewer", &client_viewer, StatusCode::NOT_FOUND),
+            ("agent of another program", &other_agent, StatusCode::NOT_FOUND),
+        ] {
+            let (s, _) = api.get(token, &path).await;
+            assert_eq!(s, expected, "{who}");
+        }
+
+        // Who may start one.
+        for (who, token, kind, expected) in [
+            ("planner", &planner, "evaluation", StatusCode::FORBIDDEN),
+            ("client viewer", &client_viewer, "evaluation", StatusCode::FORBIDDEN),
+            ("evaluator, as self", &qa, "self", StatusCode::FORBIDDEN),
+            ("agent, as evaluator", &agent, "evaluation", StatusCode::FORBIDDEN),
+            ("team lead", &lead, "evaluation", StatusCode::CREATED),
+            ("agent", &agent, "self", StatusCode::CREATED),
+        ] {
+            let (s, e) = api.post(token, &format!("/api/v1/contacts/{p1}/evaluations"), start(kind)).await;
+            assert_eq!(s, expected, "{who}: {e}");
+        }
+        let (s, _) = api.post(&agent, &format!("/api/v1/contacts/{}/evaluations", ids["X-1"]), start("self")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "another agent's contact is not found");
+
+        // The agent's self-evaluation draft is theirs alone; the contact lists what each may read.
+        let (_, mine) = api.get(&agent, &format!("/api/v1/contacts/{p1}/evaluations")).await;
+        let kinds: Vec<(&str, &str)> = mine.as_array().unwrap().iter()
+            .map(|e| (e["kind"].as_str().unwrap(), e["status"].as_str().unwrap())).collect();
+        assert_eq!(kinds, [("evaluation", "submitted"), ("self", "draft")]);
+        let (_, seen) = api.get(&qa, &format!("/api/v1/contacts/{p1}/evaluations")).await;
+        let kinds: Vec<(&str, &str)> = seen.as_array().unwrap().iter()
+            .map(|e| (e["kind"].as_str().unwrap(), e["status"].as_str().unwrap())).collect();
+        assert_eq!(kinds, [("evaluation", "submitted"), ("evaluation", "draft")], "the lead's draft, not the agent's");
+        assert_eq!(seen[0]["agent_id"].as_i64(), Some(app.person_id("agent@example.com").await.0));
+    }
+}
