@@ -126,6 +126,10 @@ pub fn router() -> OpenApiRouter<AppState> {
             quality::routes::api_save
         ))
         .routes(routes!(quality::routes::api_submit))
+        .routes(routes!(quality::routes::api_acknowledge))
+        .routes(routes!(quality::routes::api_dispute))
+        .routes(routes!(quality::routes::api_resolve))
+        .routes(routes!(quality::routes::api_disputes))
 }
 
 /// The OpenAPI document.

@@ -112,6 +112,18 @@ pub struct Evaluation {
     /// Criteria that apply and have no answer yet.
     pub missing: Vec<String>,
     pub critical_failures: Vec<String>,
+    pub acknowledged_at: Option<Timestamp>,
+    pub disputed_at: Option<Timestamp>,
+    /// When a dispute must be resolved by.
+    pub resolve_by: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    /// `upheld`, `partly_upheld` or `rejected`.
+    pub resolution: Option<String>,
+    pub resolution_note: String,
+    /// The disputed criteria with their outcomes.
+    pub disputes: Vec<super::workflow::DisputedCriterion>,
+    /// What happened to it, oldest first.
+    pub history: Vec<super::workflow::HistoryEntry>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -131,11 +143,17 @@ struct Row {
     created_at: Timestamp,
     updated_at: Timestamp,
     submitted_at: Option<Timestamp>,
+    acknowledged_at: Option<Timestamp>,
+    disputed_at: Option<Timestamp>,
+    resolved_at: Option<Timestamp>,
+    resolution: Option<String>,
+    resolution_note: String,
 }
 
 const COLUMNS: &str = "e.id, e.program_id, e.contact_id, e.form_version_id, e.kind, e.evaluator_id, \
     p.name AS evaluator_name, e.agent_id, e.agent_code, e.channel, e.status, e.comment, e.created_at, \
-    e.updated_at, e.submitted_at";
+    e.updated_at, e.submitted_at, e.acknowledged_at, e.disputed_at, e.resolved_at, e.resolution, \
+    e.resolution_note";
 
 /// How to start an evaluation of a contact.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -181,7 +199,7 @@ enum Reach {
     Nothing,
 }
 
-fn has_program_grant(user: &Principal, program: ProgramId, role: Role) -> bool {
+pub(crate) fn has_program_grant(user: &Principal, program: ProgramId, role: Role) -> bool {
     user.grants
         .iter()
         .any(|g| g.role == role && g.scope_program_id == Some(program))
@@ -203,7 +221,7 @@ async fn reach(db: &Db, user: &Principal, program: ProgramId) -> AppResult<Reach
 }
 
 /// The agent codes of the person's own contacts in a program.
-async fn own_codes(
+pub(crate) async fn own_codes(
     db: &Db,
     person: PersonId,
     program: ProgramId,
@@ -361,7 +379,7 @@ async fn own_one(
     on_db!(db, p => sqlx::query_scalar(SQL).bind(contact).bind(person).bind(kind.as_str()).fetch_optional(p).await)
 }
 
-async fn event(
+pub(crate) async fn event(
     tx: &mut Tx,
     evaluation: i64,
     actor: PersonId,
@@ -375,7 +393,7 @@ async fn event(
 }
 
 /// Reads an evaluation whole, scoring its answers again with its form version.
-async fn read(db: &Db, id: i64) -> AppResult<Evaluation> {
+pub(crate) async fn read(db: &Db, id: i64) -> AppResult<Evaluation> {
     let sql = format!(
         "SELECT {COLUMNS} FROM evaluations e JOIN people p ON p.id = e.evaluator_id WHERE e.id = $1"
     );
@@ -427,10 +445,18 @@ async fn read(db: &Db, id: i64) -> AppResult<Evaluation> {
         answers,
         missing: scored.missing,
         critical_failures: scored.critical_failures,
+        acknowledged_at: row.acknowledged_at,
+        disputed_at: row.disputed_at,
+        resolve_by: row.disputed_at.map(super::workflow::resolve_by),
+        resolved_at: row.resolved_at,
+        resolution: row.resolution,
+        resolution_note: row.resolution_note,
+        disputes: super::workflow::disputes_of(db, id).await?,
+        history: super::workflow::history_of(db, id).await?,
     })
 }
 
-fn as_answers(stored: &[StoredAnswer]) -> Vec<Answer> {
+pub(crate) fn as_answers(stored: &[StoredAnswer]) -> Vec<Answer> {
     stored
         .iter()
         .map(|a| Answer {
@@ -517,6 +543,39 @@ async fn store_scores(tx: &mut Tx, id: i64, s: &Scored) -> Result<(), sqlx::Erro
     Ok(())
 }
 
+/// An answer as stored: `n/a`, a number, or the trimmed text.
+pub(crate) fn stored_value(value: &AnswerValue) -> String {
+    if value.is_not_applicable() {
+        return super::scale::NOT_APPLICABLE.to_owned();
+    }
+    match value {
+        AnswerValue::Text(t) => t.trim().to_owned(),
+        n => n.to_string(),
+    }
+}
+
+/// Replaces an evaluation's answers and its figures with checked ones.
+pub(crate) async fn write_answers(
+    tx: &mut Tx,
+    id: i64,
+    answers: &[Answer],
+    scored: &Scored,
+) -> Result<(), sqlx::Error> {
+    const CLEAR: &str = "DELETE FROM evaluation_answers WHERE evaluation_id = $1";
+    on_tx!(tx, t => sqlx::query(CLEAR).bind(id).execute(t).await.map(|_| ()))?;
+    const INSERT: &str = "INSERT INTO evaluation_answers (evaluation_id, criterion_key, value, percent, comment) \
+        VALUES ($1, $2, $3, $4, $5)";
+    for result in &scored.criteria {
+        let Some(answer) = answers.iter().find(|a| a.criterion == result.criterion) else {
+            continue;
+        };
+        on_tx!(tx, t => sqlx::query(INSERT).bind(id).bind(&answer.criterion)
+            .bind(stored_value(&answer.value)).bind(result.percent).bind(&answer.comment)
+            .execute(t).await.map(|_| ()))?;
+    }
+    store_scores(tx, id, scored).await
+}
+
 /// Saves a draft's answers and comment; answers that do not fit the form are refused whole.
 pub async fn save(db: &Db, user: &Principal, id: i64, input: &SaveInput) -> AppResult<Evaluation> {
     let e = own_draft(db, user, id).await?;
@@ -542,29 +601,7 @@ pub async fn save(db: &Db, user: &Principal, id: i64, input: &SaveInput) -> AppR
             message: "the evaluation was submitted and can no longer be edited".into(),
         });
     }
-    const CLEAR: &str = "DELETE FROM evaluation_answers WHERE evaluation_id = $1";
-    on_tx!(&mut tx, t => sqlx::query(CLEAR).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
-    const INSERT: &str = "INSERT INTO evaluation_answers (evaluation_id, criterion_key, value, percent, comment) \
-        VALUES ($1, $2, $3, $4, $5)";
-    for (answer, result) in input.answers.iter().filter_map(|a| {
-        scored
-            .criteria
-            .iter()
-            .find(|c| c.criterion == a.criterion)
-            .map(|c| (a, c))
-    }) {
-        let value = if answer.value.is_not_applicable() {
-            super::scale::NOT_APPLICABLE.to_owned()
-        } else {
-            match &answer.value {
-                AnswerValue::Text(t) => t.trim().to_owned(),
-                n => n.to_string(),
-            }
-        };
-        on_tx!(&mut tx, t => sqlx::query(INSERT).bind(id).bind(&answer.criterion).bind(value)
-            .bind(result.percent).bind(&answer.comment).execute(t).await.map(|r| r.rows_affected()))?;
-    }
-    store_scores(&mut tx, id, &scored).await?;
+    write_answers(&mut tx, id, &input.answers, &scored).await?;
     tx.commit().await?;
     read(db, id).await
 }

@@ -9,3 +9,4 @@ pub mod routes;
 pub mod scale;
 pub mod scoring;
 pub mod templates;
+pub mod workflow;

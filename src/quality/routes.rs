@@ -11,6 +11,7 @@ use super::evaluations::{self, Evaluation, SaveInput, StartInput};
 use super::form::FormSpec;
 use super::forms::{self, FormSummary, FormVersion, NewForm, VersionStatus};
 use super::templates::{self, TemplateSummary};
+use super::workflow::{self, DisputeInput, OpenDispute, ResolveInput};
 use crate::api::{ApiUser, IdPath, JsonBody, QueryParams};
 use crate::auth::middleware::actor_of;
 use crate::auth::{Capability, Principal};
@@ -22,7 +23,7 @@ use crate::web::request::RequestMeta;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CatalogueQuery {
-    /// Also list this program's own entries.
+    /// Principles and KPIs: also list this program's own. Disputes: only this program's.
     pub program_id: Option<ProgramId>,
 }
 
@@ -373,4 +374,71 @@ pub async fn api_submit(
     Ok(Json(
         evaluations::submit(&app.db, &user.0, &actor_of(&user.0, &meta), id).await?,
     ))
+}
+
+/// The agent accepts a submitted evaluation of their contact.
+#[utoipa::path(post, path = "/api/v1/evaluations/{id}/acknowledge", tag = "quality",
+    params(("id" = i64, Path, description = "Evaluation id")),
+    responses((status = 200, body = Evaluation), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn api_acknowledge(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Json<Evaluation>> {
+    Ok(Json(
+        workflow::acknowledge(&app.db, &user.0, &actor_of(&user.0, &meta), id).await?,
+    ))
+}
+
+/// The agent disputes answers of a submitted evaluation, each with a reason and the answer
+/// proposed, within 14 days of its submission.
+#[utoipa::path(post, path = "/api/v1/evaluations/{id}/dispute", tag = "quality",
+    request_body = DisputeInput, params(("id" = i64, Path, description = "Evaluation id")),
+    responses((status = 200, body = Evaluation), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn api_dispute(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    JsonBody(input): JsonBody<DisputeInput>,
+) -> AppResult<Json<Evaluation>> {
+    Ok(Json(
+        workflow::dispute(&app.db, &user.0, &actor_of(&user.0, &meta), id, &input).await?,
+    ))
+}
+
+/// A team lead or QA decides every disputed criterion; the score is computed again.
+#[utoipa::path(post, path = "/api/v1/evaluations/{id}/resolve", tag = "quality",
+    request_body = ResolveInput, params(("id" = i64, Path, description = "Evaluation id")),
+    responses((status = 200, body = Evaluation), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn api_resolve(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    JsonBody(input): JsonBody<ResolveInput>,
+) -> AppResult<Json<Evaluation>> {
+    Ok(Json(
+        workflow::resolve(&app.db, &user.0, &actor_of(&user.0, &meta), id, &input).await?,
+    ))
+}
+
+/// The open disputes the caller may resolve, oldest first, with their deadlines.
+#[utoipa::path(get, path = "/api/v1/disputes", tag = "quality", params(CatalogueQuery),
+    responses((status = 200, body = [OpenDispute]), (status = 404, body = ErrorBody)))]
+pub async fn api_disputes(
+    State(app): State<AppState>,
+    user: ApiUser,
+    QueryParams(q): QueryParams<CatalogueQuery>,
+) -> AppResult<Json<Vec<OpenDispute>>> {
+    if let Some(p) = q.program_id {
+        user.0.check(Capability::ViewProgram(p))?;
+    }
+    Ok(Json(workflow::queue(&app.db, &user.0, q.program_id).await?))
 }

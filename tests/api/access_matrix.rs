@@ -87,6 +87,8 @@ fn api_rows(ids: &Ids) -> Vec<(Method, String, Option<serde_json::Value>, [u16; 
         get(format!("/api/v1/principles?program_id={b}"), PROGRAM_B),
         get("/api/v1/quality-kpis".into(), ALL_SIGNED_IN),
         get("/api/v1/form-templates".into(), ALL_SIGNED_IN),
+        get("/api/v1/disputes".into(), ALL_SIGNED_IN),
+        get(format!("/api/v1/disputes?program_id={b}"), PROGRAM_B),
         get(format!("/api/v1/programs/{a}/forms"), PROGRAM_A),
         get(format!("/api/v1/programs/{b}/forms"), PROGRAM_B),
         get("/api/v1/form-versions/999999".into(), NOWHERE),

@@ -49,6 +49,10 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/evaluations/{id}"),
     ("put", "/api/v1/evaluations/{id}"),
     ("post", "/api/v1/evaluations/{id}/submit"),
+    ("post", "/api/v1/evaluations/{id}/acknowledge"),
+    ("post", "/api/v1/evaluations/{id}/dispute"),
+    ("post", "/api/v1/evaluations/{id}/resolve"),
+    ("get", "/api/v1/disputes"),
 ];
 
 /// A published form, its principle, a contact and an evaluation of it, by the path prefix that

@@ -383,4 +383,86 @@ both_backends! {
         assert_eq!(kinds, [("evaluation", "submitted"), ("evaluation", "draft")], "the lead's draft, not the agent's");
         assert_eq!(seen[0]["agent_id"].as_i64(), Some(app.person_id("agent@example.com").await.0));
     }
+
+    async fn agents_acknowledge_or_dispute_and_a_lead_resolves(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let lead = app.token_for("lead@example.com").await;
+        let agent = app.token_for("agent@example.com").await;
+        let ids = app.import_csv("ACME-DE", CONTACTS).await;
+        publish_example(&api, &admin, "zero").await;
+        let first = evaluate(&api, &qa, ids["P-1"], json!([
+            ans("greeting", json!("yes")), ans("listening", json!(4)),
+            ans("information", json!("Partly")), ans("relationship", json!("yes")),
+        ])).await;
+        let second = evaluate(&api, &qa, ids["P-2"], json!([
+            ans("greeting", json!("no")), ans("listening", json!("n/a")),
+            ans("information", json!("Fully")), ans("relationship", json!("no")),
+        ])).await;
+        let (one, two) = (first["id"].as_i64().unwrap(), second["id"].as_i64().unwrap());
+
+        // Acknowledging is the agent's.
+        let (s, _) = api.post(&lead, &format!("/api/v1/evaluations/{one}/acknowledge"), json!({})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, e) = api.post(&agent, &format!("/api/v1/evaluations/{one}/acknowledge"), json!({})).await;
+        assert_eq!((s, e["status"].as_str()), (StatusCode::OK, Some("acknowledged")));
+        let (s, _) = api.post(&agent, &format!("/api/v1/evaluations/{one}/dispute"),
+            json!({"items": [{"criterion": "greeting", "proposed": "no", "reason": "x"}]})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "an acknowledged evaluation is not disputed");
+
+        // A dispute names criteria, reasons and answers on the scale.
+        let dispute = |items: Value| json!({"items": items});
+        let path = format!("/api/v1/evaluations/{two}/dispute");
+        for (items, field) in [
+            (json!([{"criterion": "greeting", "proposed": "no", "reason": "same"}]), "items[0].proposed"),
+            (json!([{"criterion": "greeting", "proposed": "maybe", "reason": "x"}]), "items[0].proposed"),
+            (json!([{"criterion": "greeting", "proposed": "yes", "reason": " "}]), "items[0].reason"),
+            (json!([{"criterion": "tone", "proposed": "yes", "reason": "x"}]), "items[0].criterion"),
+            (json!([]), "items"),
+        ] {
+            let (s, e) = api.post(&agent, &path, dispute(items)).await;
+            assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{e}");
+        }
+        let (s, e) = api.post(&agent, &path, dispute(json!([
+            {"criterion": "greeting", "proposed": "yes", "reason": "I greeted the customer by name at 0:03."},
+            {"criterion": "relationship", "proposed": "yes", "reason": "The customer thanked us twice."},
+        ]))).await;
+        assert_eq!((s, e["status"].as_str()), (StatusCode::OK, Some("disputed")), "{e}");
+        let disputed_at = e["disputed_at"].as_i64().unwrap();
+        assert_eq!(e["resolve_by"].as_i64(), Some(disputed_at + 7 * 24 * 3600 * 1000));
+        assert_eq!(e["disputes"][0]["original_value"], "no");
+
+        // The queue: QA and the agent's lead see it, the agent does not.
+        let (_, q) = api.get(&qa, "/api/v1/disputes").await;
+        assert_eq!((q[0]["evaluation_id"].as_i64(), q[0]["criteria"].as_u64(), q[0]["overdue"].as_bool()),
+                   (Some(two), Some(2), Some(false)), "{q}");
+        let (_, q) = api.get(&lead, "/api/v1/disputes").await;
+        assert_eq!(q.as_array().unwrap().len(), 1);
+        let (_, q) = api.get(&agent, "/api/v1/disputes").await;
+        assert_eq!(q, json!([]));
+
+        let resolve = format!("/api/v1/evaluations/{two}/resolve");
+        let (s, _) = api.post(&agent, &resolve, json!({"decisions": []})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "nobody resolves their own dispute");
+        let (s, e) = api.post(&lead, &resolve, json!({"decisions": [{"criterion": "greeting", "upheld": true}]})).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("decisions")), "{e}");
+        let (s, e) = api.post(&lead, &resolve, json!({"decisions": [
+            {"criterion": "greeting", "upheld": true}, {"criterion": "relationship", "upheld": false},
+        ], "note": "Greeting heard at 0:03."})).await;
+        assert_eq!(s, StatusCode::OK, "{e}");
+        // Greeting yes now: 1 + 3 of 1 + 3 (listening n/a) = 100 %; the relationship stays no.
+        assert_eq!((e["status"].as_str(), e["resolution"].as_str()), (Some("resolved"), Some("partly_upheld")));
+        assert_eq!((e["score"].as_f64(), e["passed"].as_bool(), e["rq"].as_bool()), (Some(100.0), Some(true), Some(false)));
+        let outcomes: Vec<&str> = e["disputes"].as_array().unwrap().iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["upheld", "rejected"]);
+        let history: Vec<&str> = e["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+        assert_eq!(history, ["created", "submitted", "disputed", "resolved"]);
+        assert!(e["history"][3]["detail"].as_str().unwrap().contains("score 75.0 → 100.0"), "{e}");
+        let (_, q) = api.get(&qa, "/api/v1/disputes").await;
+        assert_eq!(q, json!([]));
+        let (s, _) = api.post(&lead, &resolve, json!({"decisions": []})).await;
+        assert_eq!(s, StatusCode::CONFLICT);
+    }
 }
