@@ -366,10 +366,10 @@ pub async fn resolve(
     // The answers after the decision, scored again with the evaluation's form version.
     let mut answers: Vec<Answer> = as_answers(&e.answers);
     for d in &e.disputes {
-        if upheld(&d.criterion) {
-            if let Some(a) = answers.iter_mut().find(|a| a.criterion == d.criterion) {
-                a.value = AnswerValue::from_stored(&d.proposed_value);
-            }
+        if upheld(&d.criterion)
+            && let Some(a) = answers.iter_mut().find(|a| a.criterion == d.criterion)
+        {
+            a.value = AnswerValue::from_stored(&d.proposed_value);
         }
     }
     let version = forms::version(db, e.form_version_id)
