@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::people::routes::pages())
         .merge(crate::audit::routes::pages())
         .merge(crate::contacts::routes::pages())
+        .merge(crate::quality::pages::pages())
         .merge(api)
         .merge(crate::api::docs())
         .fallback(crate::web::not_found)

@@ -372,6 +372,7 @@ pub fn form_error(tr: Tr, e: AppError) -> AppResult<String> {
             Ok(tr.f(&format!("invalid.{}", v.reason), &[("detail", &v.message)]))
         }
         AppError::Conflict { message, .. } => Ok(message),
+        e @ AppError::InvalidAt { .. } => Ok(e.to_string()),
         other => Err(other),
     }
 }

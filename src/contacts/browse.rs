@@ -258,28 +258,28 @@ pub async fn list_csv(
         .into_response())
 }
 
-#[derive(Template)]
-#[template(path = "contacts/show.html")]
-struct ShowTemplate<'a> {
-    tr: Tr,
-    program: &'a Program,
-    c: &'a ContactDetail,
-    arrived: String,
-    answered: String,
-    ended: String,
-    turns: Vec<Turn>,
-    attributes: Vec<(String, String)>,
+/// A contact as its pages show it: the record, its times in the program's zone, its transcript
+/// or thread and its attributes.
+pub struct ContactView {
+    pub program: Program,
+    pub c: ContactDetail,
+    pub arrived: String,
+    pub answered: String,
+    pub ended: String,
+    pub turns: Vec<Turn>,
+    pub attributes: Vec<(String, String)>,
 }
 
-pub async fn contact_page(
-    State(app): State<AppState>,
-    ctx: PageCtx,
-    Extension(meta): Extension<RequestMeta>,
-    IdPath(id): IdPath<i64>,
-) -> AppResult<Response> {
+/// Opens a contact for a person: not found outside their scope (agents and team leads see only
+/// their own and their team's contacts), and every opening is written to the audit log.
+pub async fn open_contact(
+    app: &AppState,
+    user: &crate::auth::Principal,
+    meta: &RequestMeta,
+    id: i64,
+) -> AppResult<ContactView> {
     let c = store::find(&app.db, id).await?.ok_or(AppError::NotFound)?;
-    // Agents and team leads: only their own and their team's contacts.
-    let scope = crate::people::agent_codes::figure_scope(&app.db, &ctx.user, c.program_id).await?;
+    let scope = crate::people::agent_codes::figure_scope(&app.db, user, c.program_id).await?;
     if scope
         .as_ref()
         .is_some_and(|codes| !codes.contains(&c.agent))
@@ -302,7 +302,7 @@ pub async fn contact_page(
     };
     audit::record_alone(
         &app.db,
-        &actor_of(&ctx.user, &meta),
+        &actor_of(user, meta),
         Event::new(what)
             .object("contact", c.id)
             .program(c.program_id)
@@ -316,24 +316,43 @@ pub async fn contact_page(
         .and_then(|a| serde_json::from_str::<std::collections::BTreeMap<String, String>>(a).ok())
         .map(|m| m.into_iter().collect())
         .unwrap_or_default();
-    let title = format!("{} {}", ctx.tr.t("contacts.contact"), c.external_id);
+    let at = |t: Option<i64>| t.map(|t| local_time(t, tz)).unwrap_or_else(|| "–".into());
+    Ok(ContactView {
+        arrived: local_time(c.arrived_at, tz),
+        answered: at(c.answered_at),
+        ended: at(c.ended_at),
+        program,
+        turns,
+        attributes,
+        c,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "contacts/show.html")]
+struct ShowTemplate<'a> {
+    tr: Tr,
+    ctx: &'a PageCtx,
+    v: ContactView,
+    evaluations: crate::quality::pages::ContactEvaluations,
+}
+
+pub async fn contact_page(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Response> {
+    let v = open_contact(&app, &ctx.user, &meta, id).await?;
+    let evaluations = crate::quality::pages::contact_evaluations(&app.db, &ctx.user, &v.c).await?;
+    let title = format!("{} {}", ctx.tr.t("contacts.contact"), v.c.external_id);
     ctx.render(
         &title,
         ShowTemplate {
             tr: ctx.tr,
-            program: &program,
-            arrived: local_time(c.arrived_at, tz),
-            answered: c
-                .answered_at
-                .map(|t| local_time(t, tz))
-                .unwrap_or_else(|| "–".into()),
-            ended: c
-                .ended_at
-                .map(|t| local_time(t, tz))
-                .unwrap_or_else(|| "–".into()),
-            turns,
-            attributes,
-            c: &c,
+            ctx: &ctx,
+            v,
+            evaluations,
         },
     )
 }

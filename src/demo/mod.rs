@@ -1,6 +1,6 @@
-//! A demo organisation: three client programs, their teams, a person in every role, and a
-//! month of realistic contacts with survey answers. Every demo account signs in with the
-//! password `kalibra-demo`.
+//! A demo organisation: three client programs, their teams, a person in every role, a month of
+//! realistic contacts with survey answers, and a published evaluation form per program. Every
+//! demo account signs in with the password `kalibra-demo`.
 
 pub mod traffic;
 
@@ -178,6 +178,40 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
         }
     }
     Ok(true)
+}
+
+/// The language each demo program's forms are written in.
+fn form_language(code: &str) -> crate::domain::Locale {
+    match code {
+        "ACME-DE" => crate::domain::Locale::De,
+        "BLUE-NL" => crate::domain::Locale::Nl,
+        _ => crate::domain::Locale::En,
+    }
+}
+
+/// Give every demo program without forms the "Quality monitoring 2.0" form in its language,
+/// published, so its contacts can be evaluated at once. Returns the forms added.
+pub async fn seed_forms(db: &Db) -> Result<usize, AppError> {
+    use crate::quality::forms::{self, NewForm};
+    let actor = demo_actor();
+    let mut added = 0;
+    for (code, ..) in PROGRAMS {
+        let Some(program) = programs::find_by_code(db, code).await? else {
+            continue;
+        };
+        if !forms::list(db, program.id).await?.is_empty() {
+            continue;
+        }
+        let input = NewForm {
+            template: Some("quality-monitoring-2".into()),
+            language: Some(form_language(code)),
+            definition: None,
+        };
+        let draft = forms::create(db, &actor, program.id, input).await?;
+        forms::publish(db, &actor, draft.id).await?;
+        added += 1;
+    }
+    Ok(added)
 }
 
 /// Contacts the demo makes unless told otherwise.

@@ -280,6 +280,35 @@ async fn form_for(
     Ok(v)
 }
 
+/// Whether the person may start an evaluation of this kind of a contact they can see:
+/// administrators, the program's evaluators and the agent's team lead evaluate; the agent
+/// evaluates their own contact.
+pub async fn may_start(
+    db: &Db,
+    user: &Principal,
+    program: ProgramId,
+    agent: &str,
+    kind: Kind,
+) -> AppResult<bool> {
+    Ok(match kind {
+        Kind::Evaluation => {
+            user.is_admin()
+                || has_program_grant(user, program, Role::Evaluator)
+                || (has_program_grant(user, program, Role::TeamLead)
+                    && crate::people::agent_codes::figure_scope(db, user, program)
+                        .await?
+                        .is_some_and(|codes| codes.contains(agent)))
+        }
+        Kind::SelfEvaluation => {
+            !agent.is_empty()
+                && own_codes(db, user.person_id, program)
+                    .await?
+                    .iter()
+                    .any(|c| c == agent)
+        }
+    })
+}
+
 /// Starts an evaluation (or self-evaluation) of a contact, or returns the person's own one of
 /// that kind when it exists. `true` when it was created now.
 pub async fn start(
@@ -300,20 +329,7 @@ pub async fn start(
     {
         return Err(AppError::NotFound);
     }
-    let allowed = match input.kind {
-        Kind::Evaluation => {
-            user.is_admin()
-                || has_program_grant(user, c.program_id, Role::Evaluator)
-                || (has_program_grant(user, c.program_id, Role::TeamLead)
-                    && scope.is_some_and(|codes| codes.contains(&c.agent)))
-        }
-        Kind::SelfEvaluation => {
-            !c.agent.is_empty()
-                && own_codes(db, user.person_id, c.program_id)
-                    .await?
-                    .contains(&c.agent)
-        }
-    };
+    let allowed = may_start(db, user, c.program_id, &c.agent, input.kind).await?;
     if !allowed {
         return Err(AppError::Forbidden);
     }

@@ -32,6 +32,15 @@ pub enum VersionStatus {
 }
 
 impl VersionStatus {
+    /// The interface text's key for the status.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            VersionStatus::Draft => "quality.version_draft",
+            VersionStatus::Published => "quality.version_published",
+            VersionStatus::Retired => "quality.version_retired",
+        }
+    }
+
     fn parse(s: &str) -> Option<Self> {
         match s {
             "draft" => Some(VersionStatus::Draft),

@@ -5,6 +5,7 @@ pub mod catalogue;
 pub mod evaluations;
 pub mod form;
 pub mod forms;
+pub mod pages;
 pub mod routes;
 pub mod scale;
 pub mod scoring;

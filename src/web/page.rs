@@ -92,6 +92,22 @@ pub fn navigation(user: &Principal, tr: Tr, path: &str) -> Vec<NavSection> {
         title: tr.t("nav.section_work"),
         items: vec![item("/", "nav.home"), item("/programs", "nav.programs")],
     }];
+    let resolves = user.grants.iter().any(|g| {
+        matches!(
+            g.role,
+            crate::domain::Role::Admin
+                | crate::domain::Role::Evaluator
+                | crate::domain::Role::TeamLead
+        )
+    });
+    let mut quality = vec![item("/quality", "nav.quality_forms")];
+    if resolves {
+        quality.push(item("/quality/disputes", "nav.disputes"));
+    }
+    sections.push(NavSection {
+        title: tr.t("nav.section_quality"),
+        items: quality,
+    });
     if user.is_admin() {
         sections.push(NavSection {
             title: tr.t("nav.section_admin"),

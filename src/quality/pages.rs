@@ -1,0 +1,924 @@
+//! The quality pages: forms and their versions, evaluating a contact beside its form, the
+//! agent's acknowledgement or dispute, resolving disputes, and the disputes queue.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use serde::Deserialize;
+
+use super::evaluations::{self, Evaluation, Kind, SaveInput, StartInput, Status};
+use super::form::{CriterionRef, Form, FormSpec};
+use super::forms::{self, FormSummary, FormVersion, NewForm, VersionStatus};
+use super::scale::{AnswerValue, NOT_APPLICABLE, Scale};
+use super::scoring::{self, Answer};
+use super::templates::{self, TemplateSummary};
+use super::workflow::{self, Decision, DisputeInput, DisputeItem, DisputedCriterion, ResolveInput};
+use crate::api::IdPath;
+use crate::auth::middleware::actor_of;
+use crate::auth::routes::form_error;
+use crate::auth::{Capability, Principal};
+use crate::contacts::browse::{ContactView, open_contact};
+use crate::contacts::store::ContactDetail;
+use crate::domain::{Locale, ProgramId, format_utc};
+use crate::i18n::Tr;
+use crate::kpi::Channel;
+use crate::programs::Program;
+use crate::startup::AppState;
+use crate::store::Db;
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::FormBody;
+use crate::web::page::PageCtx;
+use crate::web::request::RequestMeta;
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/quality", get(forms_page).post(create_form))
+        .route(
+            "/quality/versions/{id}",
+            get(version_page).post(edit_version),
+        )
+        .route("/quality/versions/{id}/publish", post(publish_version))
+        .route("/quality/versions/{id}/retire", post(retire_version))
+        .route("/quality/forms/{id}/draft", post(new_draft))
+        .route("/quality/disputes", get(disputes_page))
+        .route("/contacts/{id}/evaluations", post(start_evaluation))
+        .route(
+            "/evaluations/{id}",
+            get(evaluation_page).post(save_evaluation),
+        )
+        .route("/evaluations/{id}/acknowledge", post(acknowledge))
+        .route("/evaluations/{id}/dispute", post(dispute))
+        .route("/evaluations/{id}/resolve", post(resolve))
+}
+
+fn see_other(to: String) -> Response {
+    Redirect::to(&to).into_response()
+}
+
+fn status_key(s: Status) -> &'static str {
+    match s {
+        Status::Draft => "quality.status_draft",
+        Status::Submitted => "quality.status_submitted",
+        Status::Acknowledged => "quality.status_acknowledged",
+        Status::Disputed => "quality.status_disputed",
+        Status::Resolved => "quality.status_resolved",
+    }
+}
+
+fn kind_key(k: Kind) -> &'static str {
+    match k {
+        Kind::Evaluation => "quality.kind_evaluation",
+        Kind::SelfEvaluation => "quality.kind_self",
+    }
+}
+
+fn score_text(score: Option<f64>) -> String {
+    score.map(scoring::display).unwrap_or_else(|| "–".into())
+}
+
+// ---- The contact page's evaluations ----
+
+pub struct EvaluationRow {
+    pub id: i64,
+    pub kind: String,
+    pub evaluator: String,
+    pub status: String,
+    pub score: String,
+}
+
+/// The evaluations of a contact shown on its page, and what the person may start.
+pub struct ContactEvaluations {
+    pub contact: i64,
+    pub rows: Vec<EvaluationRow>,
+    pub can_evaluate: bool,
+    pub can_self_evaluate: bool,
+}
+
+pub async fn contact_evaluations(
+    db: &Db,
+    user: &Principal,
+    c: &ContactDetail,
+) -> AppResult<ContactEvaluations> {
+    let tr_free = evaluations::of_contact(db, user, c.id).await?;
+    Ok(ContactEvaluations {
+        contact: c.id,
+        rows: tr_free
+            .into_iter()
+            .map(|e| EvaluationRow {
+                id: e.id,
+                kind: kind_key(e.kind).into(),
+                evaluator: e.evaluator_name,
+                status: status_key(e.status).into(),
+                score: score_text(e.score),
+            })
+            .collect(),
+        can_evaluate: evaluations::may_start(db, user, c.program_id, &c.agent, Kind::Evaluation)
+            .await?,
+        can_self_evaluate: evaluations::may_start(
+            db,
+            user,
+            c.program_id,
+            &c.agent,
+            Kind::SelfEvaluation,
+        )
+        .await?,
+    })
+}
+
+#[derive(Deserialize)]
+struct StartForm {
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+async fn start_evaluation(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    FormBody(f): FormBody<StartForm>,
+) -> AppResult<Response> {
+    let kind = match f.kind.as_deref() {
+        Some("self") => Kind::SelfEvaluation,
+        _ => Kind::Evaluation,
+    };
+    let input = StartInput {
+        kind,
+        form_version_id: None,
+    };
+    let (e, _) =
+        evaluations::start(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id, &input).await?;
+    Ok(see_other(format!("/evaluations/{}", e.id)))
+}
+
+// ---- A form shown criterion by criterion ----
+
+pub struct OptionView {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct CriterionView {
+    pub key: String,
+    pub name: String,
+    pub definition: String,
+    pub rationale: String,
+    pub examples: Vec<String>,
+    pub critical: bool,
+    pub weight: u8,
+    pub kpi: String,
+    pub relationship: bool,
+    pub channels: String,
+    pub options: Vec<OptionView>,
+    pub na_allowed: bool,
+    pub na_selected: bool,
+    /// The answer given, as shown.
+    pub answer: String,
+    pub percent: String,
+    pub comment: String,
+    /// The other view's answer (self-evaluation beside evaluation), and whether it differs.
+    pub other: Option<String>,
+    pub differs: bool,
+    pub dispute: Option<DisputeView>,
+}
+
+/// A disputed criterion as shown: the answer proposed, the reason, the outcome once decided.
+pub struct DisputeView {
+    pub proposed: String,
+    pub reason: String,
+    pub outcome: String,
+}
+
+fn dispute_view(tr: Tr, d: &DisputedCriterion) -> DisputeView {
+    DisputeView {
+        proposed: answer_label(tr, &d.proposed_value),
+        reason: d.reason.clone(),
+        outcome: outcome_label(tr, d.outcome.as_deref()),
+    }
+}
+
+fn outcome_label(tr: Tr, outcome: Option<&str>) -> String {
+    match outcome {
+        Some("upheld") => tr.t("quality.upheld"),
+        Some("partly_upheld") => tr.t("quality.partly_upheld"),
+        Some("rejected") => tr.t("quality.rejected"),
+        _ => String::new(),
+    }
+}
+
+/// One step of the history as shown.
+pub struct HistoryRow {
+    pub at: String,
+    pub who: String,
+    pub action: String,
+    pub detail: String,
+}
+
+pub struct SectionView {
+    pub title: String,
+    pub description: String,
+    pub criteria: Vec<CriterionView>,
+}
+
+fn options(tr: Tr, scale: &Scale, selected: Option<&str>) -> Vec<OptionView> {
+    let option = |value: String, label: String| OptionView {
+        selected: selected == Some(value.as_str()),
+        value,
+        label,
+    };
+    match scale {
+        Scale::YesNo => vec![
+            option("yes".into(), tr.t("contacts.yes")),
+            option("no".into(), tr.t("contacts.no")),
+        ],
+        Scale::Range { min, max } => (*min..=*max)
+            .map(|n| option(n.to_string(), n.to_string()))
+            .collect(),
+        Scale::Custom(points) => points
+            .iter()
+            .map(|p| option(p.label.clone(), format!("{} ({} %)", p.label, p.percent)))
+            .collect(),
+    }
+}
+
+/// An answer as shown: "yes" in the reader's language, n/a, a number or a label.
+fn answer_label(tr: Tr, value: &str) -> String {
+    match value {
+        "yes" => tr.t("contacts.yes"),
+        "no" => tr.t("contacts.no"),
+        NOT_APPLICABLE => tr.t("quality.not_applicable"),
+        other => other.to_owned(),
+    }
+}
+
+fn criterion_view(tr: Tr, c: CriterionRef<'_>) -> CriterionView {
+    CriterionView {
+        key: c.spec.key.clone(),
+        name: c.spec.name.clone(),
+        definition: c.spec.definition.clone(),
+        rationale: c.spec.rationale.clone(),
+        examples: c.spec.examples.clone(),
+        critical: c.spec.critical,
+        weight: c.spec.weight,
+        kpi: c.spec.kpi.clone().unwrap_or_default(),
+        relationship: c.spec.kind == super::form::CriterionKind::Relationship,
+        channels: c
+            .spec
+            .channels
+            .iter()
+            .map(|ch| ch.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        options: options(tr, c.scale, None),
+        na_allowed: c.spec.na_allowed,
+        na_selected: false,
+        answer: String::new(),
+        percent: String::new(),
+        comment: String::new(),
+        other: None,
+        differs: false,
+        dispute: None,
+    }
+}
+
+/// The form's sections with the criteria that apply to `channel` (all of them without one).
+fn sections(tr: Tr, form: &Form, channel: Option<Channel>) -> Vec<SectionView> {
+    let mut out: Vec<SectionView> = Vec::new();
+    for section in &form.spec().sections {
+        let criteria: Vec<CriterionView> = form
+            .criteria()
+            .filter(|c| c.section.key == section.key)
+            .filter(|c| channel.is_none_or(|ch| c.applies_to(ch)))
+            .map(|c| criterion_view(tr, c))
+            .collect();
+        if !criteria.is_empty() {
+            out.push(SectionView {
+                title: section.title.clone(),
+                description: section.description.clone(),
+                criteria,
+            });
+        }
+    }
+    out
+}
+
+// ---- Forms ----
+
+pub struct ProgramForms {
+    pub program: Program,
+    pub forms: Vec<FormSummary>,
+}
+
+#[derive(Template)]
+#[template(path = "quality/forms.html")]
+struct FormsTemplate<'a> {
+    tr: Tr,
+    ctx: &'a PageCtx,
+    programs: Vec<ProgramForms>,
+    templates: Vec<TemplateSummary>,
+    admin: bool,
+    locales: [Locale; 3],
+    error: Option<String>,
+}
+
+async fn forms_view(
+    app: &AppState,
+    ctx: &PageCtx,
+    status: StatusCode,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let mut programs = Vec::new();
+    for program in crate::programs::list_visible(&app.db, &ctx.user.program_scope()).await? {
+        let mut list = forms::list(&app.db, program.id).await?;
+        if ctx
+            .user
+            .check(Capability::ViewProgramFigures(program.id))
+            .is_err()
+        {
+            for f in &mut list {
+                f.versions.retain(|v| v.status != VersionStatus::Draft);
+            }
+            list.retain(|f| !f.versions.is_empty());
+        }
+        programs.push(ProgramForms {
+            program,
+            forms: list,
+        });
+    }
+    let locale = ctx.tr.locale;
+    ctx.render_status(
+        status,
+        &ctx.tr.t("quality.forms_title"),
+        FormsTemplate {
+            tr: ctx.tr,
+            ctx,
+            programs,
+            templates: templates::TEMPLATES
+                .iter()
+                .map(|t| t.summary(locale))
+                .collect(),
+            admin: ctx.user.is_admin(),
+            locales: Locale::ALL,
+            error,
+        },
+    )
+}
+
+async fn forms_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
+    forms_view(&app, &ctx, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+struct CreateForm {
+    program_id: ProgramId,
+    template: String,
+    language: String,
+}
+
+async fn create_form(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    FormBody(f): FormBody<CreateForm>,
+) -> AppResult<Response> {
+    ctx.user.check(Capability::ManageOrganisation)?;
+    let input = NewForm {
+        template: Some(f.template),
+        language: Locale::parse(&f.language),
+        definition: None,
+    };
+    match forms::create(&app.db, &actor_of(&ctx.user, &meta), f.program_id, input).await {
+        Ok(v) => Ok(see_other(format!("/quality/versions/{}", v.id))),
+        Err(e) => {
+            let msg = form_error(ctx.tr, e)?;
+            forms_view(&app, &ctx, StatusCode::UNPROCESSABLE_ENTITY, Some(msg)).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "quality/version.html")]
+struct VersionTemplate<'a> {
+    tr: Tr,
+    ctx: &'a PageCtx,
+    v: FormVersion,
+    program: Program,
+    status: String,
+    critical_mode: String,
+    sections: Vec<SectionView>,
+    admin: bool,
+    draft: bool,
+    published: bool,
+    channels: String,
+    json: String,
+    error: Option<String>,
+}
+
+async fn version_view(
+    app: &AppState,
+    ctx: &PageCtx,
+    id: i64,
+    status: StatusCode,
+    error: Option<(String, String)>,
+) -> AppResult<Response> {
+    let v = forms::version(&app.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    ctx.user.check(Capability::ViewProgram(v.program_id))?;
+    if v.status == VersionStatus::Draft
+        && ctx
+            .user
+            .check(Capability::ViewProgramFigures(v.program_id))
+            .is_err()
+    {
+        return Err(AppError::NotFound);
+    }
+    let program = crate::programs::find(&app.db, v.program_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (json, error) = match error {
+        Some((json, message)) => (json, Some(message)),
+        None => (
+            serde_json::to_string_pretty(&v.definition).unwrap_or_default(),
+            None,
+        ),
+    };
+    ctx.render_status(
+        status,
+        &v.name.clone(),
+        VersionTemplate {
+            tr: ctx.tr,
+            ctx,
+            status: ctx.tr.t(v.status.label_key()),
+            critical_mode: ctx.tr.t(match v.form.critical_mode() {
+                super::form::CriticalMode::Zero => "quality.critical_zero",
+                super::form::CriticalMode::Fail => "quality.critical_fail",
+            }),
+            sections: sections(ctx.tr, &v.form, None),
+            admin: ctx.user.is_admin(),
+            draft: v.status == VersionStatus::Draft,
+            published: v.status == VersionStatus::Published,
+            channels: v
+                .form
+                .channels()
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            json,
+            error,
+            program,
+            v,
+        },
+    )
+}
+
+async fn version_page(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Response> {
+    version_view(&app, &ctx, id, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+struct DefinitionForm {
+    definition: String,
+}
+
+async fn edit_version(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    FormBody(f): FormBody<DefinitionForm>,
+) -> AppResult<Response> {
+    ctx.user.check(Capability::ManageOrganisation)?;
+    let result = match serde_json::from_str::<FormSpec>(&f.definition) {
+        Ok(spec) => forms::update_draft(&app.db, &actor_of(&ctx.user, &meta), id, spec)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(AppError::InvalidAt {
+            field: "definition".into(),
+            message: e.to_string(),
+        }),
+    };
+    match result {
+        Ok(()) => Ok(see_other(format!("/quality/versions/{id}"))),
+        Err(e) => {
+            let msg = form_error(ctx.tr, e)?;
+            version_view(
+                &app,
+                &ctx,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((f.definition, msg)),
+            )
+            .await
+        }
+    }
+}
+
+async fn version_action(
+    app: &AppState,
+    ctx: &PageCtx,
+    id: i64,
+    result: AppResult<FormVersion>,
+) -> AppResult<Response> {
+    match result {
+        Ok(v) => Ok(see_other(format!("/quality/versions/{}", v.id))),
+        Err(e) => {
+            let msg = form_error(ctx.tr, e)?;
+            let v = forms::version(&app.db, id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            let json = serde_json::to_string_pretty(&v.definition).unwrap_or_default();
+            version_view(app, ctx, id, StatusCode::CONFLICT, Some((json, msg))).await
+        }
+    }
+}
+
+async fn publish_version(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Response> {
+    ctx.user.check(Capability::ManageOrganisation)?;
+    let r = forms::publish(&app.db, &actor_of(&ctx.user, &meta), id).await;
+    version_action(&app, &ctx, id, r).await
+}
+
+async fn retire_version(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Response> {
+    ctx.user.check(Capability::ManageOrganisation)?;
+    let r = forms::retire(&app.db, &actor_of(&ctx.user, &meta), id).await;
+    version_action(&app, &ctx, id, r).await
+}
+
+async fn new_draft(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Response> {
+    ctx.user.check(Capability::ManageOrganisation)?;
+    match forms::new_draft(&app.db, &actor_of(&ctx.user, &meta), id).await {
+        Ok(v) => Ok(see_other(format!("/quality/versions/{}", v.id))),
+        Err(AppError::Conflict { .. }) => Ok(see_other("/quality".into())),
+        Err(e) => Err(e),
+    }
+}
+
+// ---- Evaluations ----
+
+#[derive(Template)]
+#[template(path = "quality/evaluation.html")]
+struct EvaluationTemplate<'a> {
+    tr: Tr,
+    ctx: &'a PageCtx,
+    v: ContactView,
+    e: Evaluation,
+    form_name: String,
+    version: i64,
+    sections: Vec<SectionView>,
+    /// The person's own draft: answers can be changed.
+    editable: bool,
+    /// The agent may acknowledge or dispute.
+    answerable: bool,
+    /// The person may resolve the open dispute.
+    resolvable: bool,
+    /// What the other view beside this one is (self-evaluation or evaluation), when shown.
+    other_label: Option<String>,
+    status: String,
+    kind: String,
+    score: String,
+    resolution: String,
+    history: Vec<HistoryRow>,
+    error: Option<String>,
+}
+
+/// The other view of the same contact to compare with: the agent's submitted self-evaluation
+/// beside an evaluation, or the newest submitted evaluation beside a self-evaluation.
+async fn other_view(db: &Db, user: &Principal, e: &Evaluation) -> AppResult<Option<Evaluation>> {
+    let all = evaluations::of_contact(db, user, e.contact_id).await?;
+    Ok(all
+        .into_iter()
+        .rev()
+        .find(|o| o.id != e.id && o.kind != e.kind && o.status != Status::Draft))
+}
+
+async fn evaluation_view(
+    app: &AppState,
+    ctx: &PageCtx,
+    meta: &RequestMeta,
+    id: i64,
+    status: StatusCode,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let e = evaluations::get(&app.db, &ctx.user, id).await?;
+    let version = forms::version(&app.db, e.form_version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let v = open_contact(app, &ctx.user, meta, e.contact_id).await?;
+    let channel = Channel::parse(&e.channel).ok();
+    let other = other_view(&app.db, &ctx.user, &e).await?;
+    let tr = ctx.tr;
+    let mut sections = sections(tr, &version.form, channel);
+    for c in sections.iter_mut().flat_map(|s| s.criteria.iter_mut()) {
+        let given = e.answers.iter().find(|a| a.criterion == c.key);
+        if let Some(a) = given {
+            let scale = version.form.criterion(&c.key).map(|r| r.scale.clone());
+            if let Some(scale) = scale {
+                c.options = options(tr, &scale, Some(a.value.as_str()));
+            }
+            c.na_selected = a.value == NOT_APPLICABLE;
+            c.answer = answer_label(tr, &a.value);
+            c.percent = a
+                .percent
+                .map(|p| format!("{} %", scoring::display(p)))
+                .unwrap_or_else(|| "–".into());
+            c.comment = a.comment.clone();
+        }
+        if let Some(o) = &other {
+            let theirs = o.answers.iter().find(|a| a.criterion == c.key);
+            c.other = theirs.map(|a| answer_label(tr, &a.value));
+            c.differs = theirs.map(|a| a.value.as_str()) != given.map(|a| a.value.as_str());
+        }
+        c.dispute = e
+            .disputes
+            .iter()
+            .find(|d| d.criterion == c.key)
+            .map(|d| dispute_view(tr, d));
+    }
+    let mine = e.evaluator_id == ctx.user.person_id;
+    let answerable = e.status == Status::Submitted
+        && e.kind == Kind::Evaluation
+        && evaluations::own_codes(&app.db, ctx.user.person_id, e.program_id)
+            .await?
+            .contains(&e.agent_code);
+    let resolvable = e.status == Status::Disputed && !answerable && {
+        let queue = workflow::queue(&app.db, &ctx.user, Some(e.program_id)).await?;
+        queue.iter().any(|d| d.evaluation_id == e.id)
+    };
+    let title = format!("{} · {}", tr.t(kind_key(e.kind)), v.c.external_id);
+    ctx.render_status(
+        status,
+        &title,
+        EvaluationTemplate {
+            tr,
+            ctx,
+            form_name: version.name.clone(),
+            version: version.version,
+            sections,
+            editable: mine && e.status == Status::Draft,
+            answerable,
+            resolvable,
+            other_label: other.map(|o| tr.t(kind_key(o.kind))),
+            status: tr.t(status_key(e.status)),
+            kind: tr.t(kind_key(e.kind)),
+            score: score_text(e.score),
+            resolution: outcome_label(tr, e.resolution.as_deref()),
+            history: e
+                .history
+                .iter()
+                .map(|h| HistoryRow {
+                    at: format_utc(h.at),
+                    who: h.actor_name.clone().unwrap_or_default(),
+                    action: tr.t(&format!("quality.history_{}", h.action)),
+                    detail: h.detail.clone(),
+                })
+                .collect(),
+            error,
+            v,
+            e,
+        },
+    )
+}
+
+async fn evaluation_page(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Response> {
+    evaluation_view(&app, &ctx, &meta, id, StatusCode::OK, None).await
+}
+
+/// A page form's fields, `answer:<criterion>` and the like, by name.
+type Fields = Vec<(String, String)>;
+
+fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Reads an answer from a page form: numbers on 1–5 and 0–10 scales, text otherwise.
+fn answer_value(form: &Form, criterion: &str, raw: &str) -> AnswerValue {
+    match form.criterion(criterion).map(|c| c.scale) {
+        Some(Scale::Range { .. }) if raw != NOT_APPLICABLE => AnswerValue::from_stored(raw),
+        _ => AnswerValue::Text(raw.to_owned()),
+    }
+}
+
+async fn save_evaluation(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    FormBody(fields): FormBody<Fields>,
+) -> AppResult<Response> {
+    let e = evaluations::get(&app.db, &ctx.user, id).await?;
+    let version = forms::version(&app.db, e.form_version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let comments: BTreeMap<&str, &str> = fields
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("note:").map(|c| (c, v.as_str())))
+        .collect();
+    let answers: Vec<Answer> = version
+        .form
+        .criteria()
+        .filter_map(|c| {
+            let key = c.spec.key.as_str();
+            let raw = field(&fields, &format!("answer:{key}")).filter(|v| !v.is_empty())?;
+            Some(Answer {
+                criterion: key.to_owned(),
+                value: answer_value(&version.form, key, raw),
+                comment: comments.get(key).map(|s| s.to_string()).unwrap_or_default(),
+            })
+        })
+        .collect();
+    let input = SaveInput {
+        answers,
+        comment: field(&fields, "comment").unwrap_or_default().to_owned(),
+    };
+    let mut result = evaluations::save(&app.db, &ctx.user, id, &input)
+        .await
+        .map(|_| ());
+    if result.is_ok() && field(&fields, "action") == Some("submit") {
+        result = evaluations::submit(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id)
+            .await
+            .map(|_| ());
+    }
+    match result {
+        Ok(()) => Ok(see_other(format!("/evaluations/{id}"))),
+        Err(e) => {
+            let msg = form_error(ctx.tr, e)?;
+            evaluation_view(
+                &app,
+                &ctx,
+                &meta,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(msg),
+            )
+            .await
+        }
+    }
+}
+
+async fn acknowledge(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Response> {
+    workflow::acknowledge(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id).await?;
+    Ok(see_other(format!("/evaluations/{id}")))
+}
+
+async fn dispute(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    FormBody(fields): FormBody<Fields>,
+) -> AppResult<Response> {
+    let e = evaluations::get(&app.db, &ctx.user, id).await?;
+    let version = forms::version(&app.db, e.form_version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let items: Vec<DisputeItem> = e
+        .answers
+        .iter()
+        .filter(|a| field(&fields, &format!("dispute:{}", a.criterion)).is_some())
+        .map(|a| DisputeItem {
+            criterion: a.criterion.clone(),
+            proposed: answer_value(
+                &version.form,
+                &a.criterion,
+                field(&fields, &format!("proposed:{}", a.criterion)).unwrap_or_default(),
+            ),
+            reason: field(&fields, &format!("reason:{}", a.criterion))
+                .unwrap_or_default()
+                .to_owned(),
+        })
+        .collect();
+    let input = DisputeInput { items };
+    match workflow::dispute(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id, &input).await {
+        Ok(_) => Ok(see_other(format!("/evaluations/{id}"))),
+        Err(e) => {
+            let msg = form_error(ctx.tr, e)?;
+            evaluation_view(
+                &app,
+                &ctx,
+                &meta,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(msg),
+            )
+            .await
+        }
+    }
+}
+
+async fn resolve(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    FormBody(fields): FormBody<Fields>,
+) -> AppResult<Response> {
+    let decisions: Vec<Decision> = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("decision:").map(|c| Decision {
+                criterion: c.to_owned(),
+                upheld: v == "upheld",
+            })
+        })
+        .collect();
+    let input = ResolveInput {
+        decisions,
+        note: field(&fields, "note").unwrap_or_default().to_owned(),
+    };
+    match workflow::resolve(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id, &input).await {
+        Ok(_) => Ok(see_other(format!("/evaluations/{id}"))),
+        Err(e) => {
+            let msg = form_error(ctx.tr, e)?;
+            evaluation_view(
+                &app,
+                &ctx,
+                &meta,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(msg),
+            )
+            .await
+        }
+    }
+}
+
+// ---- Disputes ----
+
+pub struct DisputeRow {
+    pub evaluation_id: i64,
+    pub agent: String,
+    pub evaluator: String,
+    pub score: String,
+    pub disputed_at: String,
+    pub resolve_by: String,
+    pub overdue: bool,
+    pub criteria: usize,
+}
+
+#[derive(Template)]
+#[template(path = "quality/disputes.html")]
+struct DisputesTemplate {
+    tr: Tr,
+    rows: Vec<DisputeRow>,
+}
+
+async fn disputes_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
+    let rows = workflow::queue(&app.db, &ctx.user, None)
+        .await?
+        .into_iter()
+        .map(|d| DisputeRow {
+            evaluation_id: d.evaluation_id,
+            agent: d.agent_code,
+            evaluator: d.evaluator_name,
+            score: score_text(d.score),
+            disputed_at: format_utc(d.disputed_at),
+            resolve_by: format_utc(d.resolve_by),
+            overdue: d.overdue,
+            criteria: d.criteria,
+        })
+        .collect();
+    ctx.render(
+        &ctx.tr.t("quality.disputes_title"),
+        DisputesTemplate { tr: ctx.tr, rows },
+    )
+}
