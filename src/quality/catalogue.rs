@@ -77,12 +77,7 @@ pub struct EntryPatch {
 const COLUMNS: &str = "id, program_id, key, name, description, created_at";
 
 fn check_key(key: &str) -> Result<(), InvalidValue> {
-    let ok = !key.is_empty()
-        && key.len() <= 64
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if super::form::is_key(key) {
         Ok(())
     } else {
         Err(InvalidValue::new(

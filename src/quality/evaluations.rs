@@ -185,9 +185,19 @@ struct ContactFacts {
     agent: String,
 }
 
-async fn contact_facts(db: &Db, id: i64) -> Result<Option<ContactFacts>, sqlx::Error> {
+/// A contact the person can see; anyone who cannot learns nothing about it (not found).
+async fn visible_contact(db: &Db, user: &Principal, id: i64) -> AppResult<ContactFacts> {
     const SQL: &str = "SELECT program_id, channel, agent FROM contacts WHERE id = $1";
-    on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
+    let c: ContactFacts = on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)?
+        .ok_or(AppError::NotFound)?;
+    let scope = crate::people::agent_codes::figure_scope(db, user, c.program_id).await?;
+    if scope
+        .as_ref()
+        .is_some_and(|codes| !codes.contains(&c.agent))
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(c)
 }
 
 /// Whose evaluations of a program a person reads.
@@ -318,17 +328,7 @@ pub async fn start(
     contact: i64,
     input: &StartInput,
 ) -> AppResult<(Evaluation, bool)> {
-    let c = contact_facts(db, contact)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    // Anyone who cannot see the contact learns nothing about it.
-    let scope = crate::people::agent_codes::figure_scope(db, user, c.program_id).await?;
-    if scope
-        .as_ref()
-        .is_some_and(|codes| !codes.contains(&c.agent))
-    {
-        return Err(AppError::NotFound);
-    }
+    let c = visible_contact(db, user, contact).await?;
     let allowed = may_start(db, user, c.program_id, &c.agent, input.kind).await?;
     if !allowed {
         return Err(AppError::Forbidden);
@@ -514,16 +514,7 @@ pub async fn get(db: &Db, user: &Principal, id: i64) -> AppResult<Evaluation> {
 
 /// The evaluations of a contact the person may read, oldest first.
 pub async fn of_contact(db: &Db, user: &Principal, contact: i64) -> AppResult<Vec<Evaluation>> {
-    let c = contact_facts(db, contact)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let scope = crate::people::agent_codes::figure_scope(db, user, c.program_id).await?;
-    if scope
-        .as_ref()
-        .is_some_and(|codes| !codes.contains(&c.agent))
-    {
-        return Err(AppError::NotFound);
-    }
+    visible_contact(db, user, contact).await?;
     const SQL: &str = "SELECT id FROM evaluations WHERE contact_id = $1 ORDER BY id";
     let ids: Vec<i64> = on_db!(db, p => sqlx::query_scalar(SQL).bind(contact).fetch_all(p).await)?;
     let mut out = Vec::new();

@@ -150,13 +150,18 @@ impl CriterionRef<'_> {
 
 const MAX_TEXT: usize = 4000;
 
-fn check_key(path: &str, key: &str) -> Result<(), FormError> {
-    let ok = !key.is_empty()
+/// Whether `key` is a key: 1 to 64 lower-case letters, digits and `-`. Sections, criteria,
+/// principles and KPIs are named by keys.
+pub fn is_key(key: &str) -> bool {
+    !key.is_empty()
         && key.len() <= 64
         && key
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn check_key(path: &str, key: &str) -> Result<(), FormError> {
+    if is_key(key) {
         Ok(())
     } else {
         Err(err(
@@ -424,26 +429,12 @@ impl Form {
 pub(crate) mod tests {
     use super::*;
 
-    /// A small form: a yes/no, a 1–5 and a custom criterion, the last one critical.
+    /// The form of docs/scoring.md's worked examples: a yes/no, a 1–5 and a critical custom
+    /// criterion, and the relationship question on phone contacts only.
     pub(crate) fn sample_spec() -> FormSpec {
-        serde_json::from_value(serde_json::json!({
-            "name": "Sample",
-            "channels": ["phone", "email"],
-            "sections": [
-                {"key": "effective", "title": "Effective", "principle": "effective", "criteria": [
-                    {"key": "greeting", "name": "Greeting", "scale": "yes_no", "weight": 1},
-                    {"key": "listening", "name": "Listening", "scale": "1-5", "weight": 2, "na_allowed": true}
-                ]},
-                {"key": "correct", "title": "Correct", "criteria": [
-                    {"key": "information", "name": "Correct information", "scale": "custom",
-                     "points": [{"label": "Fully", "percent": 100}, {"label": "Partly", "percent": 50},
-                                {"label": "Wrong", "percent": 0}],
-                     "weight": 3, "critical": true, "kpi": "fcr"},
-                    {"key": "relationship", "name": "Relationship", "scale": "yes_no",
-                     "kind": "relationship", "weight": 0, "channels": ["phone"]}
-                ]}
-            ]
-        }))
+        serde_json::from_str(include_str!(
+            "../../tests/fixtures/scoring-example-form.json"
+        ))
         .unwrap()
     }
 

@@ -715,6 +715,24 @@ async fn evaluation_page(
     evaluation_view(&app, &ctx, &meta, id, StatusCode::OK, None).await
 }
 
+/// Back to the evaluation's page after a change, or the page again with why it was refused.
+async fn back_to_evaluation(
+    app: &AppState,
+    ctx: &PageCtx,
+    meta: &RequestMeta,
+    id: i64,
+    result: AppResult<()>,
+) -> AppResult<Response> {
+    match result {
+        Ok(()) => Ok(see_other(format!("/evaluations/{id}"))),
+        Err(e) => {
+            let msg = form_error(ctx.tr, e)?;
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            evaluation_view(app, ctx, meta, id, status, Some(msg)).await
+        }
+    }
+}
+
 /// A page form's fields, `answer:<criterion>` and the like, by name.
 type Fields = Vec<(String, String)>;
 
@@ -773,21 +791,7 @@ async fn save_evaluation(
             .await
             .map(|_| ());
     }
-    match result {
-        Ok(()) => Ok(see_other(format!("/evaluations/{id}"))),
-        Err(e) => {
-            let msg = form_error(ctx.tr, e)?;
-            evaluation_view(
-                &app,
-                &ctx,
-                &meta,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(msg),
-            )
-            .await
-        }
-    }
+    back_to_evaluation(&app, &ctx, &meta, id, result).await
 }
 
 async fn acknowledge(
@@ -828,21 +832,10 @@ async fn dispute(
         })
         .collect();
     let input = DisputeInput { items };
-    match workflow::dispute(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id, &input).await {
-        Ok(_) => Ok(see_other(format!("/evaluations/{id}"))),
-        Err(e) => {
-            let msg = form_error(ctx.tr, e)?;
-            evaluation_view(
-                &app,
-                &ctx,
-                &meta,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(msg),
-            )
-            .await
-        }
-    }
+    let result = workflow::dispute(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id, &input)
+        .await
+        .map(|_| ());
+    back_to_evaluation(&app, &ctx, &meta, id, result).await
 }
 
 async fn resolve(
@@ -865,21 +858,10 @@ async fn resolve(
         decisions,
         note: field(&fields, "note").unwrap_or_default().to_owned(),
     };
-    match workflow::resolve(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id, &input).await {
-        Ok(_) => Ok(see_other(format!("/evaluations/{id}"))),
-        Err(e) => {
-            let msg = form_error(ctx.tr, e)?;
-            evaluation_view(
-                &app,
-                &ctx,
-                &meta,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(msg),
-            )
-            .await
-        }
-    }
+    let result = workflow::resolve(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id, &input)
+        .await
+        .map(|_| ());
+    back_to_evaluation(&app, &ctx, &meta, id, result).await
 }
 
 // ---- Disputes ----

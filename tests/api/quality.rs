@@ -7,27 +7,12 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::helpers::*;
 
-/// The form of docs/scoring.md's worked examples.
+/// The form of docs/scoring.md's worked examples, with the critical mode asked for.
 fn example_form(critical_mode: &str) -> Value {
-    json!({
-        "name": "Worked example",
-        "channels": ["phone", "email"],
-        "critical_mode": critical_mode,
-        "sections": [
-            {"key": "effective", "title": "Effective", "principle": "effective", "criteria": [
-                {"key": "greeting", "name": "Greeting", "scale": "yes_no", "weight": 1},
-                {"key": "listening", "name": "Listening", "scale": "1-5", "weight": 2, "na_allowed": true}
-            ]},
-            {"key": "correct", "title": "Correct", "criteria": [
-                {"key": "information", "name": "Correct information", "scale": "custom",
-                 "points": [{"label": "Fully", "percent": 100}, {"label": "Partly", "percent": 50},
-                            {"label": "Wrong", "percent": 0}],
-                 "weight": 3, "critical": true, "kpi": "fcr"},
-                {"key": "relationship", "name": "Relationship", "scale": "yes_no",
-                 "kind": "relationship", "weight": 0, "channels": ["phone"]}
-            ]}
-        ]
-    })
+    let mut form: Value =
+        serde_json::from_str(include_str!("../fixtures/scoring-example-form.json")).unwrap();
+    form["critical_mode"] = json!(critical_mode);
+    form
 }
 
 const CONTACTS: &str = "\
