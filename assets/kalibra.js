@@ -72,6 +72,26 @@
         ]
       }, [xs, data.csat, data.rq, data.fcr, data.nps], el);
     });
+    root.querySelectorAll('[data-chart="quality"]').forEach(function (el) {
+      if (el.getAttribute("data-drawn")) { return; }
+      el.setAttribute("data-drawn", "1");
+      var source = el.parentNode.querySelector(".chart-data");
+      if (!source) { return; }
+      var data = JSON.parse(source.textContent);
+      var xs = data.labels.map(function (_, i) { return i; });
+      var attr = function (n) { return el.getAttribute(n); };
+      new window.uPlot({
+        width: el.clientWidth || 800,
+        height: 240,
+        scales: { x: { time: false }, y: { range: [0, 100] } },
+        axes: [labelAxis(data), {}],
+        series: [
+          { label: attr("data-group") },
+          { label: attr("data-iqs"), stroke: "#0b6874", width: 2, spanGaps: true },
+          { label: attr("data-rq"), stroke: "#7c3aed", width: 2, spanGaps: true }
+        ]
+      }, [xs, data.iqs, data.rq], el);
+    });
   }
   // Upload progress for forms marked data-upload (htmx reports the bytes sent).
   document.addEventListener("htmx:xhr:progress", function (ev) {

@@ -130,6 +130,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(quality::routes::api_dispute))
         .routes(routes!(quality::routes::api_resolve))
         .routes(routes!(quality::routes::api_disputes))
+        .routes(routes!(quality::routes::api_quality))
+        .routes(routes!(quality::routes::api_evaluations_csv))
 }
 
 /// The OpenAPI document.

@@ -55,11 +55,11 @@ pub struct KpiParams {
     pub team: Option<String>,
 }
 
-pub(super) fn given(v: &Option<String>) -> Option<&str> {
+pub(crate) fn given(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn date(field: &'static str, raw: &str) -> Result<NaiveDate, AppError> {
+pub(crate) fn date(field: &'static str, raw: &str) -> Result<NaiveDate, AppError> {
     NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
         InvalidValue::new(
             field,
@@ -458,7 +458,7 @@ fn chart_json(lines: &[KpiLine]) -> String {
     let offered: Vec<u64> = lines.iter().map(|l| l.offered).collect();
     let series =
         |f: fn(&KpiLine) -> Option<f64>| lines.iter().map(|l| pct(f(l))).collect::<Vec<_>>();
-    serde_json::json!({
+    crate::web::page::script_json(&serde_json::json!({
         "labels": labels,
         "offered": offered,
         "sl": series(|l| l.service_level),
@@ -466,9 +466,7 @@ fn chart_json(lines: &[KpiLine]) -> String {
         "rq": series(|l| l.rq),
         "fcr": series(|l| l.fcr),
         "nps": series(|l| l.nps),
-    })
-    .to_string()
-    .replace("</", "<\\/")
+    }))
 }
 
 async fn service_page(

@@ -4,6 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use chrono_tz::Tz;
+
 use serde::Deserialize;
 
 use super::forms::{self, FormVersion, VersionStatus};
@@ -613,6 +615,17 @@ pub async fn save(db: &Db, user: &Principal, id: i64, input: &SaveInput) -> AppR
     read(db, id).await
 }
 
+/// An evaluation's form version and its program's time zone, which place it in the rollups.
+pub(crate) async fn form_and_zone(db: &Db, e: &Evaluation) -> AppResult<(FormVersion, Tz)> {
+    let version = forms::version(db, e.form_version_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let program = crate::programs::find(db, e.program_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((version, program.timezone.parse().unwrap_or(chrono_tz::UTC)))
+}
+
 /// Submits a complete draft: every criterion that applies has an answer.
 pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppResult<Evaluation> {
     let e = own_draft(db, user, id).await?;
@@ -626,16 +639,23 @@ pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppRes
             ),
         });
     }
+    let at = now();
+    let (version, tz) = form_and_zone(db, &e).await?;
+    let mut after = e.clone();
+    after.status = Status::Submitted;
+    after.submitted_at = Some(at);
     let mut tx = db.begin().await?;
     const SQL: &str = "UPDATE evaluations SET status = 'submitted', submitted_at = $1, updated_at = $1 \
         WHERE id = $2 AND status = 'draft'";
-    let changed = on_tx!(&mut tx, t => sqlx::query(SQL).bind(now()).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
+    let changed = on_tx!(&mut tx, t => sqlx::query(SQL).bind(at).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
     if changed == 0 {
         return Err(AppError::Conflict {
             field: None,
             message: "the evaluation was already submitted".into(),
         });
     }
+    let share = super::rollup::share(&after, &version.form, tz);
+    super::rollup::replace(&mut tx, None, share.as_ref()).await?;
     let score = e.score.map(scoring::display).unwrap_or_else(|| "–".into());
     event(&mut tx, id, user.person_id, "submitted", &score).await?;
     audit::record(

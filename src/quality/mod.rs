@@ -3,9 +3,12 @@
 
 pub mod catalogue;
 pub mod evaluations;
+pub mod export;
 pub mod form;
 pub mod forms;
 pub mod pages;
+pub mod report;
+pub mod rollup;
 pub mod routes;
 pub mod scale;
 pub mod scoring;

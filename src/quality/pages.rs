@@ -46,6 +46,8 @@ pub fn pages() -> Router<AppState> {
         .route("/quality/versions/{id}/retire", post(retire_version))
         .route("/quality/forms/{id}/draft", post(new_draft))
         .route("/quality/disputes", get(disputes_page))
+        .route("/programs/{id}/quality", get(dashboard_page))
+        .route("/programs/{id}/quality/evaluations.csv", get(dashboard_csv))
         .route("/contacts/{id}/evaluations", post(start_evaluation))
         .route(
             "/evaluations/{id}",
@@ -903,4 +905,270 @@ async fn disputes_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult<R
         &ctx.tr.t("quality.disputes_title"),
         DisputesTemplate { tr: ctx.tr, rows },
     )
+}
+
+// ---- The quality dashboard ----
+
+/// A figure tile.
+pub struct Tile {
+    pub label: String,
+    pub value: String,
+    pub note: String,
+}
+
+/// A report line as the dashboard's table shows it.
+pub struct LineView {
+    pub group: String,
+    pub evaluations: i64,
+    pub iqs: String,
+    pub iqs_interval: String,
+    pub pass_rate: String,
+    pub rq: String,
+    pub critical_failures: i64,
+    pub disputes: String,
+}
+
+pub struct CriterionRow {
+    pub name: String,
+    pub principle: String,
+    pub answers: i64,
+    pub not_applicable: i64,
+    pub mean: String,
+    pub interval: String,
+}
+
+pub struct Choice {
+    pub value: &'static str,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "quality/dashboard.html")]
+struct DashboardTemplate {
+    tr: Tr,
+    program: Program,
+    from: String,
+    to: String,
+    by_choices: Vec<Choice>,
+    tiles: Vec<Tile>,
+    lines: Vec<LineView>,
+    criteria: Vec<CriterionRow>,
+    principles: Vec<(String, String, i64)>,
+    chart: String,
+    /// Whether the lines are periods, which the chart draws.
+    over_time: bool,
+    export: String,
+    /// Whether the person may download single evaluations.
+    may_export: bool,
+}
+
+fn percent(v: f64) -> String {
+    format!("{:.1} %", v * 100.0)
+}
+
+fn points(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+fn line_view(l: &super::report::QualityLine) -> LineView {
+    LineView {
+        group: l.group.clone(),
+        evaluations: l.evaluations,
+        iqs: l.iqs.map(|e| points(e.value)).unwrap_or_else(|| "–".into()),
+        iqs_interval: l
+            .iqs
+            .map(|e| format!("{}–{}", points(e.low), points(e.high)))
+            .unwrap_or_default(),
+        pass_rate: l
+            .pass_rate
+            .map(|e| percent(e.value))
+            .unwrap_or_else(|| "–".into()),
+        rq: l.rq.map(|e| percent(e.value)).unwrap_or_else(|| "–".into()),
+        critical_failures: l.critical_failures,
+        disputes: format!(
+            "{} ({} / {} / {})",
+            l.disputed, l.upheld, l.partly_upheld, l.rejected
+        ),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct DashboardQuery {
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+async fn dashboard_page(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ProgramId>,
+    crate::web::extract::QueryParams(q): crate::web::extract::QueryParams<DashboardQuery>,
+) -> AppResult<Response> {
+    let program = crate::programs::find_visible(&app.db, &ctx.user, id).await?;
+    let params = super::report::QualityParams {
+        from: q.from,
+        to: q.to,
+        by: q.by,
+        margin: None,
+    };
+    let r = super::report::report(&app.db, &ctx.user, &program, &params).await?;
+    let tr = ctx.tr;
+    let t = &r.total;
+    let interval = |e: Option<crate::stats::interval::Estimate>, f: fn(f64) -> String| {
+        e.map(|e| {
+            tr.f(
+                "quality.interval",
+                &[("low", &f(e.low)), ("high", &f(e.high))],
+            )
+        })
+        .unwrap_or_default()
+    };
+    let tiles = vec![
+        Tile {
+            label: tr.t("quality.iqs"),
+            value: t.iqs.map(|e| points(e.value)).unwrap_or_else(|| "–".into()),
+            note: interval(t.iqs, points),
+        },
+        Tile {
+            label: tr.t("quality.pass_rate"),
+            value: t
+                .pass_rate
+                .map(|e| percent(e.value))
+                .unwrap_or_else(|| "–".into()),
+            note: interval(t.pass_rate, percent),
+        },
+        Tile {
+            label: tr.t("quality.evaluated_rq"),
+            value: t.rq.map(|e| percent(e.value)).unwrap_or_else(|| "–".into()),
+            note: interval(t.rq, percent),
+        },
+        Tile {
+            label: tr.t("quality.evaluations"),
+            value: t.evaluations.to_string(),
+            note: r
+                .suggested_evaluations
+                .map(|n| {
+                    tr.f(
+                        "quality.suggested",
+                        &[("n", &n.to_string()), ("margin", &points(r.margin))],
+                    )
+                })
+                .unwrap_or_default(),
+        },
+        Tile {
+            label: tr.t("quality.critical_failures"),
+            value: t.critical_failures.to_string(),
+            note: String::new(),
+        },
+        Tile {
+            label: tr.t("quality.dispute_rate"),
+            value: t.dispute_rate.map(percent).unwrap_or_else(|| "–".into()),
+            note: tr.f(
+                "quality.dispute_outcomes",
+                &[
+                    ("upheld", &t.upheld.to_string()),
+                    ("partly", &t.partly_upheld.to_string()),
+                    ("rejected", &t.rejected.to_string()),
+                ],
+            ),
+        },
+    ];
+    let by = r.by;
+    let by_choices = [
+        ("day", "quality.by_day", super::report::GroupBy::Day),
+        ("week", "quality.by_week", super::report::GroupBy::Week),
+        ("month", "quality.by_month", super::report::GroupBy::Month),
+        ("agent", "quality.by_agent", super::report::GroupBy::Agent),
+        ("team", "quality.by_team", super::report::GroupBy::Team),
+    ]
+    .into_iter()
+    .map(|(value, key, b)| Choice {
+        value,
+        label: tr.t(key),
+        selected: b == by,
+    })
+    .collect();
+    let chart = crate::web::page::script_json(&serde_json::json!({
+        "labels": r.lines.iter().map(|l| l.group.clone()).collect::<Vec<_>>(),
+        "iqs": r.lines.iter().map(|l| l.iqs.map(|e| e.value)).collect::<Vec<_>>(),
+        "rq": r.lines.iter().map(|l| l.rq.map(|e| e.value * 100.0)).collect::<Vec<_>>(),
+    }));
+    let export =
+        serde_urlencoded::to_string([("from", &r.from), ("to", &r.to)]).unwrap_or_default();
+    let may_export = super::report::codes_in_reach(
+        &app.db,
+        &ctx.user,
+        program.id,
+        super::report::GroupBy::Agent,
+    )
+    .await
+    .is_ok();
+    ctx.render(
+        &format!("{} · {}", tr.t("quality.dashboard"), program.name),
+        DashboardTemplate {
+            tr,
+            from: r.from.clone(),
+            to: r.to.clone(),
+            by_choices,
+            tiles,
+            lines: r.lines.iter().map(line_view).collect(),
+            criteria: r
+                .criteria
+                .iter()
+                .map(|c| CriterionRow {
+                    name: c.name.clone(),
+                    principle: c.principle.clone(),
+                    answers: c.answers,
+                    not_applicable: c.not_applicable,
+                    mean: c
+                        .mean
+                        .map(|e| points(e.value))
+                        .unwrap_or_else(|| "–".into()),
+                    interval: c
+                        .mean
+                        .map(|e| format!("{}–{}", points(e.low), points(e.high)))
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            principles: r
+                .principles
+                .iter()
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        p.score.map(points).unwrap_or_else(|| "–".into()),
+                        p.answers,
+                    )
+                })
+                .collect(),
+            chart,
+            over_time: !matches!(
+                by,
+                super::report::GroupBy::Agent | super::report::GroupBy::Team
+            ),
+            export,
+            may_export,
+            program,
+        },
+    )
+}
+
+async fn dashboard_csv(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    IdPath(id): IdPath<ProgramId>,
+    crate::web::extract::QueryParams(q): crate::web::extract::QueryParams<DashboardQuery>,
+) -> AppResult<Response> {
+    let program = crate::programs::find_visible(&app.db, &ctx.user, id).await?;
+    let params = super::report::QualityParams {
+        from: q.from,
+        to: q.to,
+        by: None,
+        margin: None,
+    };
+    let (body, name) =
+        super::export::evaluations_csv(&app.db, &ctx.user, &program, &params).await?;
+    Ok(super::routes::csv_response(body, &name))
 }

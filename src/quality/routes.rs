@@ -2,14 +2,17 @@
 //! versions, and evaluations of contacts.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::catalogue::{self, Catalogue, Entry, EntryInput, EntryPatch};
 use super::evaluations::{self, Evaluation, SaveInput, StartInput};
+use super::export;
 use super::form::FormSpec;
 use super::forms::{self, FormSummary, FormVersion, NewForm, VersionStatus};
+use super::report::{self, QualityParams, QualityReport};
 use super::templates::{self, TemplateSummary};
 use super::workflow::{self, DisputeInput, OpenDispute, ResolveInput};
 use crate::api::{ApiUser, IdPath, JsonBody, QueryParams};
@@ -441,4 +444,51 @@ pub async fn api_disputes(
         user.0.check(Capability::ViewProgram(p))?;
     }
     Ok(Json(workflow::queue(&app.db, &user.0, q.program_id).await?))
+}
+
+/// A program's quality figures: IQS and evaluated RQ with 95 % intervals, pass rate, critical
+/// failures, disputes; over time or by agent or team; every criterion and principle.
+#[utoipa::path(get, path = "/api/v1/programs/{id}/quality", tag = "quality",
+    params(("id" = i64, Path, description = "Program id"), QualityParams),
+    responses((status = 200, body = QualityReport), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn api_quality(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<ProgramId>,
+    QueryParams(p): QueryParams<QualityParams>,
+) -> AppResult<Json<QualityReport>> {
+    let program = crate::programs::find_visible(&app.db, &user.0, id).await?;
+    Ok(Json(report::report(&app.db, &user.0, &program, &p).await?))
+}
+
+/// The period's evaluations as CSV, one row per evaluation and criterion (`from`, `to`).
+#[utoipa::path(get, path = "/api/v1/programs/{id}/evaluations.csv", tag = "quality",
+    params(("id" = i64, Path, description = "Program id"), QualityParams),
+    responses((status = 200, content_type = "text/csv", body = String),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn api_evaluations_csv(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<ProgramId>,
+    QueryParams(p): QueryParams<QualityParams>,
+) -> AppResult<Response> {
+    let program = crate::programs::find_visible(&app.db, &user.0, id).await?;
+    let (body, name) = export::evaluations_csv(&app.db, &user.0, &program, &p).await?;
+    Ok(csv_response(body, &name))
+}
+
+/// A CSV file to download.
+pub fn csv_response(body: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }

@@ -6,10 +6,11 @@
 use serde::Deserialize;
 
 use super::evaluations::{
-    self, Evaluation, Kind, Status, as_answers, event, has_program_grant, own_codes, read,
-    stored_value, write_answers,
+    self, Evaluation, Kind, Status, as_answers, event, form_and_zone, has_program_grant, own_codes,
+    read, stored_value, write_answers,
 };
 use super::forms;
+use super::rollup;
 use super::scale::AnswerValue;
 use super::scoring::{self, Answer};
 use crate::audit::{self, Actor, Event};
@@ -259,6 +260,12 @@ pub async fn dispute(
         ));
     }
     let at = now();
+    let (_, tz) = form_and_zone(db, &e).await?;
+    let before = rollup::share(&e, &version.form, tz);
+    let mut after = e.clone();
+    after.status = Status::Disputed;
+    after.disputed_at = Some(at);
+    let after = rollup::share(&after, &version.form, tz);
     let mut tx = db.begin().await?;
     const SQL: &str = "UPDATE evaluations SET status = 'disputed', disputed_at = $1, updated_at = $1 \
         WHERE id = $2 AND status = 'submitted'";
@@ -266,6 +273,7 @@ pub async fn dispute(
     if changed == 0 {
         return Err(not_now("the evaluation was answered meanwhile"));
     }
+    rollup::replace(&mut tx, before.as_ref(), after.as_ref()).await?;
     const ITEM: &str = "INSERT INTO evaluation_disputes (evaluation_id, criterion_key, original_value, \
         proposed_value, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
     for (criterion, original, proposed, reason) in &rows {
@@ -372,9 +380,7 @@ pub async fn resolve(
             a.value = AnswerValue::from_stored(&d.proposed_value);
         }
     }
-    let version = forms::version(db, e.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (version, tz) = form_and_zone(db, &e).await?;
     let channel = Channel::parse(&e.channel).map_err(|x| anyhow::anyhow!(x.to_string()))?;
     let scored = scoring::score(&version.form, channel, &answers)?;
     let count = e.disputes.iter().filter(|d| upheld(&d.criterion)).count();
@@ -384,6 +390,20 @@ pub async fn resolve(
         _ => "partly_upheld",
     };
     let at = now();
+    let before = rollup::share(&e, &version.form, tz);
+    let mut after = e.clone();
+    after.status = Status::Resolved;
+    after.resolution = Some(resolution.to_owned());
+    after.score = scored.score;
+    after.passed = scored.passed;
+    after.failed = scored.failed;
+    after.rq = scored.rq;
+    for a in &mut after.answers {
+        if let Some(c) = scored.criteria.iter().find(|c| c.criterion == a.criterion) {
+            a.percent = c.percent;
+        }
+    }
+    let after = rollup::share(&after, &version.form, tz);
     let mut tx = db.begin().await?;
     const SQL: &str = "UPDATE evaluations SET status = 'resolved', resolved_at = $1, updated_at = $1, \
         resolution = $2, resolution_note = $3 WHERE id = $4 AND status = 'disputed'";
@@ -403,6 +423,7 @@ pub async fn resolve(
             .execute(t).await.map(|_| ()))?;
     }
     write_answers(&mut tx, id, &answers, &scored).await?;
+    rollup::replace(&mut tx, before.as_ref(), after.as_ref()).await?;
     let show = |s: Option<f64>| s.map(scoring::display).unwrap_or_else(|| "–".into());
     let detail = format!(
         "{resolution}: {count} of {} upheld; score {} → {}",

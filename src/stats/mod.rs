@@ -19,6 +19,7 @@ pub mod ac1;
 pub mod alpha;
 pub mod bootstrap;
 pub mod error;
+pub mod interval;
 pub mod kappa;
 pub mod percent;
 pub mod ratings;

@@ -77,6 +77,11 @@ pub struct NavSection {
     pub items: Vec<NavItem>,
 }
 
+/// JSON to embed in a page's `<script type="application/json">`: no `</` can end the element.
+pub fn script_json(value: &serde_json::Value) -> String {
+    value.to_string().replace("</", "<\\/")
+}
+
 /// The navigation a person sees follows their roles.
 pub fn navigation(user: &Principal, tr: Tr, path: &str) -> Vec<NavSection> {
     let item = |href: &'static str, key: &str| NavItem {

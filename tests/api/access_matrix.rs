@@ -90,6 +90,16 @@ fn api_rows(ids: &Ids) -> Vec<(Method, String, Option<serde_json::Value>, [u16; 
         get("/api/v1/disputes".into(), ALL_SIGNED_IN),
         get(format!("/api/v1/disputes?program_id={b}"), PROGRAM_B),
         get(format!("/api/v1/programs/{a}/forms"), PROGRAM_A),
+        get(format!("/api/v1/programs/{a}/quality"), PROGRAM_A),
+        get(format!("/api/v1/programs/{b}/quality"), PROGRAM_B),
+        get(
+            format!("/api/v1/programs/{a}/quality?by=agent"),
+            [401, 200, 200, 200, 403, 403, 404, 200],
+        ),
+        get(
+            format!("/api/v1/programs/{a}/evaluations.csv"),
+            [401, 200, 200, 200, 403, 403, 404, 200],
+        ),
         get(format!("/api/v1/programs/{b}/forms"), PROGRAM_B),
         get("/api/v1/form-versions/999999".into(), NOWHERE),
         get("/api/v1/evaluations/999999".into(), NOWHERE),
@@ -249,6 +259,29 @@ fn page_rows(ids: &Ids) -> Vec<PageRow> {
         get(
             "/contacts/999999".into(),
             ["login", "404", "404", "404", "404", "404", "404", "404"],
+        ),
+        get("/quality".into(), SIGNED_IN),
+        get("/quality/disputes".into(), SIGNED_IN),
+        get(
+            "/quality/versions/999999".into(),
+            ["login", "404", "404", "404", "404", "404", "404", "404"],
+        ),
+        get(
+            "/evaluations/999999".into(),
+            ["login", "404", "404", "404", "404", "404", "404", "404"],
+        ),
+        get(
+            format!("/programs/{a}/quality"),
+            ["login", "200", "200", "200", "200", "200", "404", "200"],
+        ),
+        // Single evaluations: never for planners and client viewers.
+        get(
+            format!("/programs/{a}/quality/evaluations.csv"),
+            ["login", "200", "200", "200", "403", "403", "404", "200"],
+        ),
+        get(
+            format!("/programs/{b}/quality"),
+            ["login", "200", "404", "404", "404", "404", "200", "200"],
         ),
         get(format!("/programs/{a}/imports"), ADMIN),
         get("/admin/programs".into(), ADMIN),

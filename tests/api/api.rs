@@ -53,6 +53,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/evaluations/{id}/dispute"),
     ("post", "/api/v1/evaluations/{id}/resolve"),
     ("get", "/api/v1/disputes"),
+    ("get", "/api/v1/programs/{id}/quality"),
+    ("get", "/api/v1/programs/{id}/evaluations.csv"),
 ];
 
 /// A published form, its principle, a contact and an evaluation of it, by the path prefix that

@@ -405,5 +405,19 @@ async fn a_form_is_published_a_call_evaluated_disputed_and_resolved() {
         png,
     )
     .unwrap();
+
+    // The quality dashboard counts the resolved evaluation, not the self-evaluation.
+    b.goto(&app.url(&format!("/programs/{program}/quality?by=agent")))
+        .await
+        .unwrap();
+    wait_for_text(&b, "#quality-lines", "agent@example.com").await;
+    assert_eq!(text_of(&b, "[data-tile='1']").await, "100.0", "IQS");
+    assert_eq!(text_of(&b, "[data-tile='4']").await, "1", "evaluations");
+    let png = b.screenshot().await.unwrap();
+    std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("quality-dashboard.png"),
+        png,
+    )
+    .unwrap();
     b.close().await.unwrap();
 }

@@ -22,6 +22,7 @@ P-2,phone,agent@example.com,2026-03-02 10:00:00,2026-03-02 10:00:10,2026-03-02 1
 P-3,phone,agent@example.com,2026-03-02 11:00:00,2026-03-02 11:00:10,2026-03-02 11:05:00
 E-1,email,agent@example.com,2026-03-02 12:00:00,2026-03-02 14:00:00,
 X-1,phone,someone.else,2026-03-02 13:00:00,2026-03-02 13:00:10,2026-03-02 13:05:00
+X-2,phone,someone.else,2026-03-02 14:00:00,2026-03-02 14:00:10,2026-03-02 14:05:00
 ";
 
 async fn call(
@@ -449,5 +450,216 @@ both_backends! {
         assert_eq!(q, json!([]));
         let (s, _) = api.post(&lead, &resolve, json!({"decisions": []})).await;
         assert_eq!(s, StatusCode::CONFLICT);
+    }
+
+    async fn quality_figures_match_hand_computed_values(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let lead = app.token_for("lead@example.com").await;
+        let agent = app.token_for("agent@example.com").await;
+        let client_viewer = app.token_for("client@example.com").await;
+        let program = app.program_id("ACME-DE").await.0;
+        let ids = app.import_csv("ACME-DE", CONTACTS).await;
+        publish_example(&api, &admin, "zero").await;
+        let y = |c: &str| ans(c, json!("yes"));
+        // The worked examples of docs/scoring.md for agent@example.com …
+        evaluate(&api, &qa, ids["P-1"], json!([y("greeting"), ans("listening", json!(4)), ans("information", json!("Partly")), y("relationship")])).await;
+        let p2 = evaluate(&api, &qa, ids["P-2"], json!([ans("greeting", json!("no")), ans("listening", json!("n/a")), ans("information", json!("Fully")), ans("relationship", json!("no"))])).await;
+        evaluate(&api, &qa, ids["P-3"], json!([y("greeting"), ans("listening", json!(5)), ans("information", json!("Wrong")), y("relationship")])).await;
+        evaluate(&api, &qa, ids["E-1"], json!([y("greeting"), ans("listening", json!(5)), ans("information", json!("Fully"))])).await;
+        // … and two calls of another agent: 100 and (0 + 1 + 3) of 6.
+        evaluate(&api, &qa, ids["X-1"], json!([y("greeting"), ans("listening", json!(5)), ans("information", json!("Fully")), y("relationship")])).await;
+        evaluate(&api, &qa, ids["X-2"], json!([ans("greeting", json!("no")), ans("listening", json!(3)), ans("information", json!("Fully")), y("relationship")])).await;
+        // Neither a draft nor a self-evaluation counts.
+        api.post(&admin, &format!("/api/v1/contacts/{}/evaluations", ids["P-1"]), json!({})).await;
+        let (s, own) = api.post(&agent, &format!("/api/v1/contacts/{}/evaluations", ids["P-1"]), json!({"kind": "self"})).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let own = own["id"].as_i64().unwrap();
+        api.put(&agent, &format!("/api/v1/evaluations/{own}"), json!({"answers": [y("greeting"), ans("listening", json!(5)), ans("information", json!("Fully")), y("relationship")]})).await;
+        api.post(&agent, &format!("/api/v1/evaluations/{own}/submit"), json!({})).await;
+        // P-2's greeting disputed and upheld: 1 + 3 of 1 + 3 = 100.
+        let two = p2["id"].as_i64().unwrap();
+        api.post(&agent, &format!("/api/v1/evaluations/{two}/dispute"), json!({"items": [{"criterion": "greeting", "proposed": "yes", "reason": "I did greet."}]})).await;
+        let (s, _) = api.post(&lead, &format!("/api/v1/evaluations/{two}/resolve"), json!({"decisions": [{"criterion": "greeting", "upheld": true}]})).await;
+        assert_eq!(s, StatusCode::OK);
+
+        let today = chrono::Utc::now().date_naive();
+        let path = |by: &str| format!("/api/v1/programs/{program}/quality?by={by}&from={}&to={}", today - chrono::Duration::days(1), today + chrono::Duration::days(1));
+        let close = |a: &Value, b: f64| assert!((a.as_f64().unwrap() - b).abs() < 1e-9, "{a} ≠ {b}");
+        let (s, r) = api.get(&qa, &path("agent")).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let mine = r["lines"].as_array().unwrap().iter().find(|l| l["group"] == "agent@example.com").unwrap();
+        // Scores 66.67, 100, 0, 100: mean 66.67; the t interval (±75.0) is kept within 0–100.
+        assert_eq!(mine["evaluations"], 4);
+        close(&mine["iqs"]["value"], 200.0 / 3.0);
+        assert_eq!((mine["iqs"]["low"].as_f64(), mine["iqs"]["high"].as_f64()), (Some(0.0), Some(100.0)));
+        // Passed 2 of 4, Wilson (0.1500, 0.8500); RQ 2 of 3, Wilson (0.2077, 0.9385).
+        close(&mine["pass_rate"]["value"], 0.5);
+        close(&mine["pass_rate"]["low"], 0.150_038_989_152_149_47);
+        close(&mine["pass_rate"]["high"], 0.849_961_010_847_850_6);
+        close(&mine["rq"]["value"], 2.0 / 3.0);
+        close(&mine["rq"]["low"], 0.207_659_600_802_047_7);
+        close(&mine["rq"]["high"], 0.938_508_055_279_603_7);
+        assert_eq!((mine["critical_failures"].as_i64(), mine["disputed"].as_i64(), mine["upheld"].as_i64()), (Some(1), Some(1), Some(1)));
+        close(&mine["dispute_rate"], 0.25);
+        // All six: mean 433.33 / 6, passed 3 of 6, RQ 4 of 5.
+        let t = &r["total"];
+        assert_eq!(t["evaluations"], 6);
+        close(&t["iqs"]["value"], (200.0 / 3.0 + 100.0 + 0.0 + 100.0 + 100.0 + 200.0 / 3.0) / 6.0);
+        close(&t["pass_rate"]["value"], 0.5);
+        close(&t["rq"]["value"], 0.8);
+        // Criteria: listening 75, n/a, 100, 100 and 2 × 50 (X-2: 3 of 5) → 5 answers, mean 75;
+        // information 50, 100, 0, 100, 100, 100 → 75.
+        let criterion = |k: &str| r["criteria"].as_array().unwrap().iter().find(|c| c["criterion"] == k).unwrap().clone();
+        let listening = criterion("listening");
+        assert_eq!((listening["answers"].as_i64(), listening["not_applicable"].as_i64()), (Some(5), Some(1)));
+        close(&listening["mean"]["value"], (75.0 + 100.0 + 100.0 + 100.0 + 50.0) / 5.0);
+        close(&criterion("information")["mean"]["value"], 75.0);
+        assert_eq!(criterion("relationship")["answers"], 5, "not asked of the e-mail");
+        // Principle "effective": greeting (weight 1) 6 answers, 5 yes; listening (weight 2)
+        // earned 2 × (75 + 100 + 100 + 100 + 50) = 850 of 2 × 500: (500 + 850) / (6 + 10) = 84.375.
+        let effective = r["principles"].as_array().unwrap().iter().find(|p| p["principle"] == "effective").unwrap();
+        close(&effective["score"], 1350.0 / 16.0);
+        assert_eq!(effective["name"], "Effective");
+
+        // Scope: the team lead sees their agent's figures only; a client viewer the program as a whole.
+        let (_, r) = api.get(&lead, &path("agent")).await;
+        let groups: Vec<&str> = r["lines"].as_array().unwrap().iter().map(|l| l["group"].as_str().unwrap()).collect();
+        assert_eq!(groups, ["agent@example.com"]);
+        assert_eq!(r["total"]["evaluations"], 4);
+        let (_, r) = api.get(&lead, &path("team")).await;
+        assert_eq!(r["lines"][0]["group"], "Privatkunden");
+        let (s, _) = api.get(&client_viewer, &path("agent")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "client viewers see no one person's quality");
+        let (s, r) = api.get(&client_viewer, &path("month")).await;
+        assert_eq!((s, r["total"]["evaluations"].as_i64()), (StatusCode::OK, Some(6)));
+        let (s, e) = api.get(&qa, &format!("/api/v1/programs/{program}/quality?by=queue")).await;
+        assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("by")));
+
+        // The CSV: one row per evaluation and criterion, self-evaluation included, drafts not.
+        let csv_path = path("agent").replace("/quality?", "/evaluations.csv?");
+        let res = api.c.get(app.url(&csv_path)).bearer_auth(&qa).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let text = res.text().await.unwrap();
+        let rows: Vec<&str> = text.lines().collect();
+        assert!(rows[0].starts_with("evaluation_id,kind,status"), "{}", rows[0]);
+        // 4 + 4 + 4 + 3 (e-mail) + 4 + 4 evaluated answers, and the self-evaluation's 4.
+        assert_eq!(rows.len() - 1, 27);
+        assert!(rows.iter().any(|r| r.contains(",self,submitted,")));
+        let res = api.c.get(app.url(&csv_path)).bearer_auth(&agent).send().await.unwrap();
+        let text = res.text().await.unwrap();
+        assert!(!text.contains("someone.else"), "an agent's export holds their own evaluations");
+        assert_eq!(text.lines().count() - 1, 19);
+        let res = api.c.get(app.url(&csv_path)).bearer_auth(&client_viewer).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+
+    async fn quality_rollups_equal_the_direct_computation(app: TestApp) {
+        use rand::{Rng, SeedableRng};
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let lead = app.token_for("lead@example.com").await;
+        let agent = app.token_for("agent@example.com").await;
+        let program = app.program_id("ACME-DE").await.0;
+        let mut csv = String::from("external_id,channel,agent,arrived,answered,ended\n");
+        for i in 0..24 {
+            let who = if i % 2 == 0 { "agent@example.com" } else { "someone.else" };
+            let channel = if i % 3 == 0 { "email" } else { "phone" };
+            csv += &format!("R-{i},{channel},{who},2026-03-02 09:{i:02}:00,2026-03-02 09:{i:02}:30,2026-03-02 09:{i:02}:50\n");
+        }
+        let ids = app.import_csv("ACME-DE", &csv).await;
+        publish_example(&api, &admin, "fail").await;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for i in 0..24 {
+            let contact = ids[&format!("R-{i}")];
+            let mut answers = vec![
+                ans("greeting", json!(if rng.random_bool(0.7) { "yes" } else { "no" })),
+                ans("listening", if rng.random_bool(0.2) { json!("n/a") } else { json!(rng.random_range(1..=5)) }),
+                ans("information", json!(["Fully", "Partly", "Wrong"][rng.random_range(0..3)])),
+            ];
+            if i % 3 != 0 {
+                answers.push(ans("relationship", json!(if rng.random_bool(0.6) { "yes" } else { "no" })));
+            }
+            let e = evaluate(&api, &qa, contact, json!(answers)).await;
+            if i % 2 == 1 || rng.random_bool(0.3) {
+                continue;
+            }
+            let id = e["id"].as_i64().unwrap();
+            if rng.random_bool(0.3) {
+                api.post(&agent, &format!("/api/v1/evaluations/{id}/acknowledge"), json!({})).await;
+                continue;
+            }
+            let greeting = if e["answers"][0]["value"] == "yes" { "no" } else { "yes" };
+            let information = if e["answers"][2]["value"] == "Fully" { "Partly" } else { "Fully" };
+            let (s, d) = api.post(&agent, &format!("/api/v1/evaluations/{id}/dispute"), json!({"items": [
+                {"criterion": "greeting", "proposed": greeting, "reason": "r"},
+                {"criterion": "information", "proposed": information, "reason": "r"},
+            ]})).await;
+            assert_eq!(s, StatusCode::OK, "{d}");
+            if rng.random_bool(0.8) {
+                let (s, r) = api.post(&lead, &format!("/api/v1/evaluations/{id}/resolve"), json!({"decisions": [
+                    {"criterion": "greeting", "upheld": rng.random_bool(0.5)},
+                    {"criterion": "information", "upheld": rng.random_bool(0.5)},
+                ]})).await;
+                assert_eq!(s, StatusCode::OK, "{r}");
+            }
+        }
+
+        // Directly from the evaluations, one by one.
+        #[derive(Default, Debug)]
+        struct Direct { n: i64, sum: f64, passed: i64, failed: i64, rq_yes: i64, rq: i64, disputed: i64, upheld: i64, partly: i64, rejected: i64 }
+        let mut agents: std::collections::BTreeMap<String, Direct> = Default::default();
+        let mut criteria: std::collections::BTreeMap<String, (i64, i64, f64)> = Default::default();
+        for i in 0..24 {
+            let (_, list) = api.get(&admin, &format!("/api/v1/contacts/{}/evaluations", ids[&format!("R-{i}")])).await;
+            for e in list.as_array().unwrap().iter().filter(|e| e["kind"] == "evaluation" && e["status"] != "draft") {
+                let d = agents.entry(e["agent_code"].as_str().unwrap().to_owned()).or_default();
+                d.n += 1;
+                d.sum += e["score"].as_f64().unwrap();
+                d.passed += i64::from(e["passed"] == true);
+                d.failed += i64::from(e["failed"] == true);
+                d.rq_yes += i64::from(e["rq"] == true);
+                d.rq += i64::from(!e["rq"].is_null());
+                d.disputed += i64::from(!e["disputed_at"].is_null());
+                d.upheld += i64::from(e["resolution"] == "upheld");
+                d.partly += i64::from(e["resolution"] == "partly_upheld");
+                d.rejected += i64::from(e["resolution"] == "rejected");
+                for a in e["answers"].as_array().unwrap() {
+                    let c = criteria.entry(a["criterion"].as_str().unwrap().to_owned()).or_default();
+                    match a["percent"].as_f64() {
+                        Some(p) => { c.0 += 1; c.2 += p; }
+                        None => c.1 += 1,
+                    }
+                }
+            }
+        }
+        let today = chrono::Utc::now().date_naive();
+        let (_, r) = api.get(&qa, &format!("/api/v1/programs/{program}/quality?by=agent&from={}&to={}", today - chrono::Duration::days(1), today + chrono::Duration::days(1))).await;
+        let lines = r["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), agents.len());
+        for l in lines {
+            let d = &agents[l["group"].as_str().unwrap()];
+            let counts = |k: &str| l[k].as_i64().unwrap();
+            assert_eq!(
+                [counts("evaluations"), counts("critical_failures"), counts("rq_answered"), counts("disputed"), counts("upheld"), counts("partly_upheld"), counts("rejected")],
+                [d.n, d.failed, d.rq, d.disputed, d.upheld, d.partly, d.rejected],
+                "{l}"
+            );
+            assert!((l["iqs"]["value"].as_f64().unwrap() - d.sum / d.n as f64).abs() < 1e-9, "{l}");
+            assert!((l["pass_rate"]["value"].as_f64().unwrap() - d.passed as f64 / d.n as f64).abs() < 1e-12);
+            if d.rq > 0 {
+                assert!((l["rq"]["value"].as_f64().unwrap() - d.rq_yes as f64 / d.rq as f64).abs() < 1e-12);
+            }
+        }
+        assert!(agents["agent@example.com"].disputed > 0 && agents["agent@example.com"].upheld + agents["agent@example.com"].partly > 0, "the data has disputes: {agents:?}");
+        for c in r["criteria"].as_array().unwrap() {
+            let (answers, na, sum) = criteria[c["criterion"].as_str().unwrap()];
+            assert_eq!((c["answers"].as_i64(), c["not_applicable"].as_i64()), (Some(answers), Some(na)), "{c}");
+            assert!((c["mean"]["value"].as_f64().unwrap() - sum / answers as f64).abs() < 1e-9, "{c}");
+        }
     }
 }

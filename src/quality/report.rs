@@ -1,0 +1,415 @@
+//! Quality reports from the rollups: IQS (the mean evaluation score) and the evaluated RQ with
+//! 95 % intervals, pass rate, critical failures, dispute rate and outcomes — over time, by agent
+//! or team — and every criterion's and principle's share. Formulas in docs/quality.md.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::catalogue::{self, Catalogue};
+use super::forms;
+use super::rollup::{CriterionSums, Sums};
+use crate::auth::{Capability, Principal};
+use crate::contacts::calendar::{date_of, day_number, month_of, week_of};
+use crate::contacts::routes::{date, given};
+use crate::domain::{InvalidValue, ProgramId, Role};
+use crate::on_db;
+use crate::programs::Program;
+use crate::stats::interval::{self, Estimate};
+use crate::store::Db;
+use crate::web::error::{AppError, AppResult};
+
+/// What a report groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    Day,
+    Week,
+    Month,
+    Agent,
+    Team,
+}
+
+impl GroupBy {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "day" => GroupBy::Day,
+            "week" => GroupBy::Week,
+            "month" => GroupBy::Month,
+            "agent" => GroupBy::Agent,
+            "team" => GroupBy::Team,
+            _ => return None,
+        })
+    }
+
+    /// Whether the groups are people rather than periods.
+    fn is_people(self) -> bool {
+        matches!(self, GroupBy::Agent | GroupBy::Team)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QualityParams {
+    /// First day, `YYYY-MM-DD`, by the day evaluations were submitted in the program's time zone
+    /// (default: 90 days before `to`).
+    pub from: Option<String>,
+    /// Last day, included (default: today).
+    pub to: Option<String>,
+    /// `day`, `week`, `month` (default), `agent` or `team`.
+    pub by: Option<String>,
+    /// The margin of error, in score points, the suggested sample size aims at (default 5).
+    pub margin: Option<f64>,
+}
+
+/// One group's quality figures.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QualityLine {
+    pub group: String,
+    /// Submitted evaluations (self-evaluations not included).
+    pub evaluations: i64,
+    /// IQS: the mean score, 0–100, with its 95 % t interval (kept within 0–100).
+    pub iqs: Option<Estimate>,
+    /// Passed ÷ scored evaluations, 0–1, with its Wilson interval.
+    pub pass_rate: Option<Estimate>,
+    pub critical_failures: i64,
+    /// Evaluated RQ: "yes" ÷ answers to the relationship question, 0–1, with its Wilson interval.
+    pub rq: Option<Estimate>,
+    pub rq_answered: i64,
+    /// Disputed ÷ evaluations, 0–1.
+    pub dispute_rate: Option<f64>,
+    pub disputed: i64,
+    pub upheld: i64,
+    pub partly_upheld: i64,
+    pub rejected: i64,
+}
+
+/// A criterion's answers, by its key across form versions.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CriterionLine {
+    pub criterion: String,
+    pub name: String,
+    pub principle: String,
+    pub answers: i64,
+    pub not_applicable: i64,
+    /// The mean share of the points its answers earned, 0–100, with its 95 % t interval.
+    pub mean: Option<Estimate>,
+}
+
+/// A principle's share: the weight its criteria earned over their weight, 0–100.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PrincipleLine {
+    pub principle: String,
+    pub name: String,
+    pub answers: i64,
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct QualityReport {
+    pub program_id: ProgramId,
+    pub from: String,
+    pub to: String,
+    pub by: GroupBy,
+    pub lines: Vec<QualityLine>,
+    pub total: QualityLine,
+    pub criteria: Vec<CriterionLine>,
+    pub principles: Vec<PrincipleLine>,
+    pub margin: f64,
+    /// Evaluations an agent needs in a period for their IQS to be known within ±`margin` points
+    /// (95 %), from the spread of the scores in this report.
+    pub suggested_evaluations: Option<u64>,
+}
+
+/// A mean score's interval within the scale's 0–100.
+fn on_scale(e: Option<Estimate>) -> Option<Estimate> {
+    e.map(|e| Estimate {
+        value: e.value,
+        low: e.low.max(0.0),
+        high: e.high.min(100.0),
+    })
+}
+
+fn line(group: String, s: &Sums) -> QualityLine {
+    let u = |v: i64| u64::try_from(v).unwrap_or(0);
+    QualityLine {
+        group,
+        evaluations: s.evaluations,
+        iqs: on_scale(interval::mean(u(s.scored), s.score_sum, s.score_sq_sum)),
+        pass_rate: interval::share(u(s.passed), u(s.scored)),
+        critical_failures: s.failed,
+        rq: interval::share(u(s.rq_yes), u(s.rq_answered)),
+        rq_answered: s.rq_answered,
+        dispute_rate: (s.evaluations > 0).then(|| s.disputed as f64 / s.evaluations as f64),
+        disputed: s.disputed,
+        upheld: s.upheld,
+        partly_upheld: s.partly_upheld,
+        rejected: s.rejected,
+    }
+}
+
+/// Whose evaluations a person's report covers: `None` for all.
+pub(crate) async fn codes_in_reach(
+    db: &Db,
+    user: &Principal,
+    program: ProgramId,
+    by: GroupBy,
+) -> AppResult<Option<BTreeSet<String>>> {
+    user.check(Capability::ViewProgram(program))?;
+    let wide = user.is_admin()
+        || user
+            .grants
+            .iter()
+            .any(|g| g.role == Role::Evaluator && g.program_id == Some(program));
+    if wide {
+        return Ok(None);
+    }
+    let scope = crate::people::agent_codes::figure_scope(db, user, program).await?;
+    match scope {
+        Some(codes) => Ok(Some(codes)),
+        // Planners and client viewers: the program's quality as a whole, never per person.
+        None if by.is_people() => Err(AppError::Forbidden),
+        None => Ok(None),
+    }
+}
+
+/// The team of each agent code of a program, by name.
+async fn teams_of_codes(
+    db: &Db,
+    program: ProgramId,
+) -> Result<BTreeMap<String, String>, sqlx::Error> {
+    const SQL: &str = "SELECT a.code, t.name FROM agent_codes a \
+        JOIN grants g ON g.person_id = a.person_id AND g.role = 'agent' \
+        JOIN teams t ON t.id = g.team_id AND t.program_id = a.program_id \
+        WHERE a.program_id = $1 ORDER BY a.code, t.name";
+    let rows: Vec<(String, String)> =
+        on_db!(db, p => sqlx::query_as(SQL).bind(program).fetch_all(p).await)?;
+    let mut out = BTreeMap::new();
+    for (code, team) in rows {
+        out.entry(code).or_insert(team);
+    }
+    Ok(out)
+}
+
+#[derive(sqlx::FromRow)]
+struct RollupRow {
+    day: i64,
+    agent_code: String,
+    evaluations: i64,
+    scored: i64,
+    score_sum: f64,
+    score_sq_sum: f64,
+    passed: i64,
+    failed: i64,
+    rq_yes: i64,
+    rq_answered: i64,
+    disputed: i64,
+    upheld: i64,
+    partly_upheld: i64,
+    rejected: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct CriterionRow {
+    agent_code: String,
+    criterion_key: String,
+    principle: String,
+    answers: i64,
+    not_applicable: i64,
+    percent_sum: f64,
+    percent_sq_sum: f64,
+    weight_sum: f64,
+    weighted_sum: f64,
+}
+
+/// The names criteria had in the program's newest form versions.
+async fn criterion_names(db: &Db, program: ProgramId) -> AppResult<BTreeMap<String, String>> {
+    let mut names = BTreeMap::new();
+    for f in forms::list(db, program).await? {
+        for v in &f.versions {
+            if let Some(version) = forms::version(db, v.id).await? {
+                for c in version.form.criteria() {
+                    names
+                        .entry(c.spec.key.clone())
+                        .or_insert_with(|| c.spec.name.clone());
+                }
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The report's days, in the program's time zone: `from` to `to`, both included.
+pub fn period(program: &Program, p: &QualityParams) -> AppResult<(NaiveDate, NaiveDate)> {
+    let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let to = match given(&p.to) {
+        Some(t) => date("to", t)?,
+        None => chrono::Utc::now().with_timezone(&tz).date_naive(),
+    };
+    let from = match given(&p.from) {
+        Some(f) => date("from", f)?,
+        None => to - chrono::Duration::days(89),
+    };
+    if from > to {
+        return Err(
+            InvalidValue::new("from", "period", "from: the first day is after the last").into(),
+        );
+    }
+    Ok((from, to))
+}
+
+/// A program's quality report for a person, within their reach.
+pub async fn report(
+    db: &Db,
+    user: &Principal,
+    program: &Program,
+    p: &QualityParams,
+) -> AppResult<QualityReport> {
+    let by = match given(&p.by) {
+        None => GroupBy::Month,
+        Some(b) => GroupBy::parse(b).ok_or_else(|| {
+            InvalidValue::new(
+                "by",
+                "by",
+                format!("by: expected day, week, month, agent or team, got {b:?}"),
+            )
+        })?,
+    };
+    let codes = codes_in_reach(db, user, program.id, by).await?;
+    let (from, to) = period(program, p)?;
+    let margin = p.margin.unwrap_or(5.0);
+    if !(margin > 0.0 && margin <= 100.0) {
+        return Err(
+            InvalidValue::new("margin", "range", "margin: give 0 to 100 score points").into(),
+        );
+    }
+    let (first, last) = (day_number(from), day_number(to));
+    let in_reach = |code: &str| codes.as_ref().is_none_or(|c| c.contains(code));
+
+    const ROLLUPS: &str = "SELECT day, agent_code, evaluations, scored, score_sum, score_sq_sum, passed, \
+        failed, rq_yes, rq_answered, disputed, upheld, partly_upheld, rejected FROM quality_rollups \
+        WHERE program_id = $1 AND day >= $2 AND day <= $3";
+    let rows: Vec<RollupRow> = on_db!(db, pool => sqlx::query_as(ROLLUPS)
+        .bind(program.id).bind(first).bind(last).fetch_all(pool).await)?;
+    let teams = if by == GroupBy::Team {
+        teams_of_codes(db, program.id).await?
+    } else {
+        BTreeMap::new()
+    };
+    let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
+    let mut total = Sums::default();
+    for r in rows.iter().filter(|r| in_reach(&r.agent_code)) {
+        let s = Sums {
+            evaluations: r.evaluations,
+            scored: r.scored,
+            score_sum: r.score_sum,
+            score_sq_sum: r.score_sq_sum,
+            passed: r.passed,
+            failed: r.failed,
+            rq_yes: r.rq_yes,
+            rq_answered: r.rq_answered,
+            disputed: r.disputed,
+            upheld: r.upheld,
+            partly_upheld: r.partly_upheld,
+            rejected: r.rejected,
+        };
+        let label = match by {
+            GroupBy::Day => date_of(r.day).to_string(),
+            GroupBy::Week => date_of(week_of(r.day)).to_string(),
+            GroupBy::Month => date_of(month_of(r.day)).format("%Y-%m").to_string(),
+            GroupBy::Agent => r.agent_code.clone(),
+            GroupBy::Team => teams.get(&r.agent_code).cloned().unwrap_or_default(),
+        };
+        groups.entry(label).or_default().merge(&s);
+        total.merge(&s);
+    }
+    let lines: Vec<QualityLine> = groups
+        .iter()
+        .filter(|(_, s)| s.evaluations > 0)
+        .map(|(g, s)| line(g.clone(), s))
+        .collect();
+
+    const CRITERIA: &str = "SELECT agent_code, criterion_key, principle, CAST(SUM(answers) AS BIGINT) AS answers, \
+        CAST(SUM(not_applicable) AS BIGINT) AS not_applicable, SUM(percent_sum) AS percent_sum, \
+        SUM(percent_sq_sum) AS percent_sq_sum, SUM(weight_sum) AS weight_sum, \
+        SUM(weighted_sum) AS weighted_sum FROM quality_criterion_rollups \
+        WHERE program_id = $1 AND day >= $2 AND day <= $3 \
+        GROUP BY agent_code, criterion_key, principle";
+    let rows: Vec<CriterionRow> = on_db!(db, pool => sqlx::query_as(CRITERIA)
+        .bind(program.id).bind(first).bind(last).fetch_all(pool).await)?;
+    let mut by_criterion: BTreeMap<(String, String), CriterionSums> = BTreeMap::new();
+    for r in rows.iter().filter(|r| in_reach(&r.agent_code)) {
+        by_criterion
+            .entry((r.criterion_key.clone(), r.principle.clone()))
+            .or_default()
+            .merge(&CriterionSums {
+                answers: r.answers,
+                not_applicable: r.not_applicable,
+                percent_sum: r.percent_sum,
+                percent_sq_sum: r.percent_sq_sum,
+                weight_sum: r.weight_sum,
+                weighted_sum: r.weighted_sum,
+            });
+    }
+    let names = criterion_names(db, program.id).await?;
+    let principle_names: BTreeMap<String, String> =
+        catalogue::list(db, Catalogue::Principles, Some(program.id))
+            .await?
+            .into_iter()
+            .map(|e| (e.key, e.name))
+            .collect();
+    let mut principles: BTreeMap<String, CriterionSums> = BTreeMap::new();
+    let criteria: Vec<CriterionLine> = by_criterion
+        .iter()
+        .filter(|(_, c)| c.answers + c.not_applicable > 0)
+        .map(|((key, principle), c)| {
+            if !principle.is_empty() {
+                principles.entry(principle.clone()).or_default().merge(c);
+            }
+            CriterionLine {
+                criterion: key.clone(),
+                name: names.get(key).cloned().unwrap_or_else(|| key.clone()),
+                principle: principle.clone(),
+                answers: c.answers,
+                not_applicable: c.not_applicable,
+                mean: on_scale(interval::mean(
+                    u64::try_from(c.answers).unwrap_or(0),
+                    c.percent_sum,
+                    c.percent_sq_sum,
+                )),
+            }
+        })
+        .collect();
+    let principles = principles
+        .into_iter()
+        .map(|(key, c)| PrincipleLine {
+            name: principle_names
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| key.clone()),
+            answers: c.answers,
+            score: (c.weight_sum > 0.0).then(|| c.weighted_sum / c.weight_sum),
+            principle: key,
+        })
+        .collect();
+    let sd = (total.scored > 1).then(|| {
+        let n = total.scored as f64;
+        let mean = total.score_sum / n;
+        ((total.score_sq_sum - n * mean * mean) / (n - 1.0))
+            .max(0.0)
+            .sqrt()
+    });
+    Ok(QualityReport {
+        program_id: program.id,
+        from: from.to_string(),
+        to: to.to_string(),
+        by,
+        lines,
+        total: line(String::new(), &total),
+        criteria,
+        principles,
+        margin,
+        suggested_evaluations: sd.and_then(|sd| interval::sample_size(sd, margin)),
+    })
+}
