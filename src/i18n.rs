@@ -1,7 +1,7 @@
 //! Interface texts in English, German and Dutch, from `locales/*.toml`, embedded in the binary.
 //! A test fails when a key is missing in any language.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use crate::domain::Locale;
@@ -96,6 +96,18 @@ impl Tr {
 
     pub fn code(&self) -> &'static str {
         self.locale.code()
+    }
+
+    /// Every text of a section of the catalogue (`form_builder`) by its whole key, for a page's
+    /// script.
+    pub fn section(&self, section: &str) -> BTreeMap<String, String> {
+        let prefix = format!("{section}.");
+        CATALOG
+            .keys(Locale::En)
+            .into_iter()
+            .filter(|k| k.starts_with(&prefix))
+            .map(|k| (k.to_owned(), self.t(k)))
+            .collect()
     }
 }
 

@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
+use super::catalogue::{self, Catalogue};
 use super::evaluations::{self, Evaluation, Kind, SaveInput, StartInput, Status};
 use super::form::{CriterionRef, Form, FormSpec};
 use super::forms::{self, FormSummary, FormVersion, NewForm, VersionStatus};
@@ -420,6 +421,132 @@ struct VersionTemplate<'a> {
     channels: String,
     json: String,
     error: Option<String>,
+    /// The form builder's settings as JSON, on a draft an administrator may edit.
+    builder: Option<String>,
+}
+
+/// A change to a version that was refused: the definition as sent, why, and where in it when
+/// the refusal names a place.
+struct Refused {
+    json: String,
+    message: String,
+    at: Option<RefusedAt>,
+}
+
+/// The place in a definition a refusal names (`sections[1].criteria[0].weight`), and what is
+/// wrong there.
+#[derive(Serialize)]
+struct RefusedAt {
+    path: String,
+    message: String,
+}
+
+impl Refused {
+    fn new(tr: Tr, json: String, e: AppError) -> AppResult<Self> {
+        let at = match &e {
+            AppError::InvalidAt { field, message } => {
+                field.strip_prefix("definition.").map(|path| RefusedAt {
+                    path: path.to_owned(),
+                    message: message.clone(),
+                })
+            }
+            _ => None,
+        };
+        let message = form_error(tr, e)?;
+        Ok(Refused { json, message, at })
+    }
+}
+
+/// A principle, KPI or channel the form builder offers.
+#[derive(Serialize)]
+struct BuilderChoice {
+    key: String,
+    name: String,
+}
+
+/// The keys a form builder keeps as they are: those of the stored version.
+#[derive(Serialize)]
+struct KeptKeys {
+    sections: Vec<String>,
+    criteria: Vec<String>,
+}
+
+/// What the form builder's script is given: its texts, what a definition may choose from, the
+/// keys that must not change and where a refused save went wrong.
+#[derive(Serialize)]
+struct BuilderConfig {
+    texts: BTreeMap<String, String>,
+    principles: Vec<BuilderChoice>,
+    kpis: Vec<BuilderChoice>,
+    channels: Vec<BuilderChoice>,
+    kept: KeptKeys,
+    error: Option<RefusedAt>,
+}
+
+/// The texts outside the `form_builder` section the builder's script uses.
+const BUILDER_TEXTS: [&str; 12] = [
+    "quality.answers",
+    "quality.critical",
+    "quality.critical_fail",
+    "quality.critical_mode",
+    "quality.critical_zero",
+    "quality.not_applicable",
+    "quality.pass_mark",
+    "quality.relationship",
+    "quality.weight",
+    "quality.why",
+    "contacts.no",
+    "contacts.yes",
+];
+
+async fn catalogue_choices(
+    db: &Db,
+    which: Catalogue,
+    program: ProgramId,
+) -> AppResult<Vec<BuilderChoice>> {
+    Ok(catalogue::list(db, which, Some(program))
+        .await?
+        .into_iter()
+        .map(|e| BuilderChoice {
+            key: e.key,
+            name: e.name,
+        })
+        .collect())
+}
+
+/// The form builder's settings, as JSON safe to place in a `<script type="application/json">`.
+async fn builder_config(
+    db: &Db,
+    tr: Tr,
+    v: &FormVersion,
+    error: Option<RefusedAt>,
+) -> AppResult<String> {
+    let mut texts = tr.section("form_builder");
+    texts.extend(BUILDER_TEXTS.iter().map(|k| (k.to_string(), tr.t(k))));
+    let config = BuilderConfig {
+        texts,
+        principles: catalogue_choices(db, Catalogue::Principles, v.program_id).await?,
+        kpis: catalogue_choices(db, Catalogue::Kpis, v.program_id).await?,
+        channels: Channel::ALL
+            .iter()
+            .map(|c| BuilderChoice {
+                key: c.as_str().to_owned(),
+                name: tr.t(&format!("channel.{}", c.as_str())),
+            })
+            .collect(),
+        kept: KeptKeys {
+            sections: v
+                .definition
+                .sections
+                .iter()
+                .map(|s| s.key.clone())
+                .collect(),
+            criteria: v.form.criteria().map(|c| c.spec.key.clone()).collect(),
+        },
+        error,
+    };
+    let json = serde_json::to_string(&config).map_err(|e| AppError::Unexpected(e.into()))?;
+    Ok(json.replace('<', "\\u003c"))
 }
 
 async fn version_view(
@@ -427,7 +554,7 @@ async fn version_view(
     ctx: &PageCtx,
     id: i64,
     status: StatusCode,
-    error: Option<(String, String)>,
+    refused: Option<Refused>,
 ) -> AppResult<Response> {
     let v = forms::version(&app.db, id)
         .await?
@@ -444,12 +571,19 @@ async fn version_view(
     let program = crate::programs::find(&app.db, v.program_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (json, error) = match error {
-        Some((json, message)) => (json, Some(message)),
+    let (json, error, error_at) = match refused {
+        Some(r) => (r.json, Some(r.message), r.at),
         None => (
             serde_json::to_string_pretty(&v.definition).unwrap_or_default(),
             None,
+            None,
         ),
+    };
+    let draft = v.status == VersionStatus::Draft;
+    let builder = if draft && ctx.user.is_admin() {
+        Some(builder_config(&app.db, ctx.tr, &v, error_at).await?)
+    } else {
+        None
     };
     ctx.render_status(
         status,
@@ -464,7 +598,7 @@ async fn version_view(
             }),
             sections: sections(ctx.tr, &v.form, None),
             admin: ctx.user.is_admin(),
-            draft: v.status == VersionStatus::Draft,
+            draft,
             published: v.status == VersionStatus::Published,
             channels: v
                 .form
@@ -475,6 +609,7 @@ async fn version_view(
                 .join(", "),
             json,
             error,
+            builder,
             program,
             v,
         },
@@ -514,15 +649,9 @@ async fn edit_version(
     match result {
         Ok(()) => Ok(see_other(format!("/quality/versions/{id}"))),
         Err(e) => {
-            let msg = form_error(ctx.tr, e)?;
-            version_view(
-                &app,
-                &ctx,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some((f.definition, msg)),
-            )
-            .await
+            let refused = Refused::new(ctx.tr, f.definition, e)?;
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            version_view(&app, &ctx, id, status, Some(refused)).await
         }
     }
 }
@@ -536,12 +665,12 @@ async fn version_action(
     match result {
         Ok(v) => Ok(see_other(format!("/quality/versions/{}", v.id))),
         Err(e) => {
-            let msg = form_error(ctx.tr, e)?;
             let v = forms::version(&app.db, id)
                 .await?
                 .ok_or(AppError::NotFound)?;
             let json = serde_json::to_string_pretty(&v.definition).unwrap_or_default();
-            version_view(app, ctx, id, StatusCode::CONFLICT, Some((json, msg))).await
+            let refused = Refused::new(ctx.tr, json, e)?;
+            version_view(app, ctx, id, StatusCode::CONFLICT, Some(refused)).await
         }
     }
 }
@@ -1171,4 +1300,71 @@ async fn dashboard_csv(
     let (body, name) =
         super::export::evaluations_csv(&app.db, &ctx.user, &program, &params).await?;
     Ok(super::routes::csv_response(body, &name))
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Locale;
+    use crate::i18n::CATALOG;
+
+    /// Every text the form builder's script asks for (`say(b, "key", …)`) is sent to it, in
+    /// every language.
+    #[test]
+    fn the_form_builder_script_is_given_every_text_it_uses() {
+        let script = include_str!("../../assets/kalibra.js");
+        let pattern = "say(b, \"";
+        let used: Vec<String> = script
+            .match_indices(pattern)
+            .map(|(i, _)| {
+                let rest = &script[i + pattern.len()..];
+                let key = &rest[..rest.find('"').expect("a closing quote")];
+                if key.contains('.') {
+                    key.to_owned()
+                } else {
+                    format!("form_builder.{key}")
+                }
+            })
+            .collect();
+        assert!(used.len() > 50, "the builder's texts are found: {used:?}");
+        for locale in Locale::ALL {
+            let tr = Tr::new(locale);
+            let mut sent = tr.section("form_builder");
+            sent.extend(BUILDER_TEXTS.iter().map(|k| (k.to_string(), tr.t(k))));
+            for key in &used {
+                assert!(
+                    sent.contains_key(key),
+                    "kalibra.js asks for {key}, not sent"
+                );
+                assert!(
+                    CATALOG.get(locale, key).is_some(),
+                    "{}: {key} is missing",
+                    locale.code()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_refusal_names_its_place_in_the_definition() {
+        let e = AppError::InvalidAt {
+            field: "definition.sections[1].criteria[0].weight".into(),
+            message: "must be 0 to 100".into(),
+        };
+        let r = Refused::new(Tr::new(Locale::En), "{}".into(), e).unwrap();
+        assert_eq!(
+            r.message,
+            "definition.sections[1].criteria[0].weight: must be 0 to 100"
+        );
+        let at = r.at.unwrap();
+        assert_eq!(
+            (at.path.as_str(), at.message.as_str()),
+            ("sections[1].criteria[0].weight", "must be 0 to 100")
+        );
+        let e = AppError::Conflict {
+            field: None,
+            message: "version 1 is published".into(),
+        };
+        let r = Refused::new(Tr::new(Locale::En), "{}".into(), e).unwrap();
+        assert!(r.at.is_none());
+    }
 }

@@ -1,12 +1,18 @@
 //! A real browser (Debian's headless Chromium through chromedriver): sign in, see the role's
-//! navigation, switch language, sign out.
+//! navigation, switch language, sign out; evaluate with a form; build a form with the builder.
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::actions::{
+    InputSource, KeyAction, KeyActions, MOUSE_BUTTON_LEFT, MouseActions, PointerAction,
+};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
+use kalibra::quality::form::{CriterionKind, CriterionSpec, FormSpec};
+use kalibra::quality::scale::ScaleKind;
 
 use crate::helpers::*;
 
@@ -150,6 +156,12 @@ async fn sign_in(b: &Client, app: &TestApp, email: &str) {
         .click()
         .await
         .unwrap();
+    // Signed in once the page names the person: only then go elsewhere.
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=user-name]"))
+        .await
+        .unwrap_or_else(|e| panic!("{email} is not signed in: {e}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -244,6 +256,44 @@ async fn sign_out(b: &Client) {
     wait_for_text(b, "body", "You have signed out.").await;
 }
 
+/// Creates a form for ACME-DE from the classic phone template in English on /quality, as the
+/// signed-in administrator; the browser is left on the new draft's page.
+async fn create_classic_phone_form(b: &Client, app: &TestApp) {
+    b.goto(&app.url("/quality")).await.unwrap();
+    let program = app.program_id("ACME-DE").await.0.to_string();
+    b.find(Locator::Id("program"))
+        .await
+        .unwrap()
+        .select_by_value(&program)
+        .await
+        .unwrap();
+    b.find(Locator::Id("template"))
+        .await
+        .unwrap()
+        .select_by_value("classic-phone")
+        .await
+        .unwrap();
+    b.find(Locator::Id("language"))
+        .await
+        .unwrap()
+        .select_by_value("en")
+        .await
+        .unwrap();
+    click(b, "#create-form").await;
+    for _ in 0..100 {
+        if b.current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/quality/versions/")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_text(b, "main h2", "Classic phone form").await;
+}
+
 /// Answers every criterion on the page with its best answer (yes, the top of a range, a custom
 /// scale's first point), except the ones given.
 async fn answer_all(b: &Client, except: &[(&str, &str)]) {
@@ -295,28 +345,7 @@ async fn a_form_is_published_a_call_evaluated_disputed_and_resolved() {
 
     // The QA lead builds the form from the classic phone template and publishes it.
     sign_in(&b, &app, "admin@example.com").await;
-    b.goto(&app.url("/quality")).await.unwrap();
-    let program = app.program_id("ACME-DE").await.0.to_string();
-    b.find(Locator::Id("program"))
-        .await
-        .unwrap()
-        .select_by_value(&program)
-        .await
-        .unwrap();
-    b.find(Locator::Id("template"))
-        .await
-        .unwrap()
-        .select_by_value("classic-phone")
-        .await
-        .unwrap();
-    b.find(Locator::Id("language"))
-        .await
-        .unwrap()
-        .select_by_value("en")
-        .await
-        .unwrap();
-    click(&b, "#create-form").await;
-    wait_for_text(&b, "main", "Classic phone form").await;
+    create_classic_phone_form(&b, &app).await;
     click(&b, "#publish").await;
     wait_for_text(&b, "main h2 .badge", "published").await;
     sign_out(&b).await;
@@ -407,6 +436,7 @@ async fn a_form_is_published_a_call_evaluated_disputed_and_resolved() {
     .unwrap();
 
     // The quality dashboard counts the resolved evaluation, not the self-evaluation.
+    let program = app.program_id("ACME-DE").await;
     b.goto(&app.url(&format!("/programs/{program}/quality?by=agent")))
         .await
         .unwrap();
@@ -419,5 +449,500 @@ async fn a_form_is_published_a_call_evaluated_disputed_and_resolved() {
         png,
     )
     .unwrap();
+    b.close().await.unwrap();
+}
+
+/// The stored definition of a form version.
+async fn stored(app: &TestApp, id: i64) -> FormSpec {
+    kalibra::quality::forms::version(&app.db, id)
+        .await
+        .unwrap()
+        .expect("the version exists")
+        .definition
+}
+
+/// Waits until the stored definition is no longer `before`, as a save goes through.
+async fn saved(app: &TestApp, id: i64, before: &FormSpec) -> FormSpec {
+    for _ in 0..100 {
+        let now = stored(app, id).await;
+        if &now != before {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the definition was never saved");
+}
+
+/// The field of a criterion in the builder whose path ends in `field` (`.weight`).
+async fn criterion_field(b: &Client, key: &str, field: &str) -> fantoccini::elements::Element {
+    let css = format!("li.builder-criterion[data-key='{key}'] [data-path$='{field}']");
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+/// Clicks an element of the builder once scrolled to the middle of the window, clear of the
+/// save bar that stays at the bottom.
+async fn click_centred(b: &Client, css: &str) {
+    let el = b
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    let arg = serde_json::to_value(&el).unwrap();
+    b.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+        .await
+        .unwrap();
+    el.click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Adds a criterion to a section with the builder and names it; the new criterion opens with
+/// its name in focus.
+async fn add_criterion(b: &Client, section: &str, name: &str) {
+    click_centred(
+        b,
+        &format!(
+            "li.builder-section[data-key='{section}'] > .builder-body > .builder-row > button"
+        ),
+    )
+    .await;
+    let focused = b.active_element().await.unwrap();
+    assert_eq!(
+        focused
+            .attr("data-path")
+            .await
+            .unwrap()
+            .map(|p| p.ends_with(".name")),
+        Some(true),
+        "the new criterion's name has the focus"
+    );
+    focused.send_keys(name).await.unwrap();
+}
+
+/// What has the focus: the key of its item in the builder and what it is (`up`, `down`).
+async fn focus_in_builder(b: &Client) -> String {
+    let js = "const a = document.activeElement; const li = a.closest('li[data-key]'); \
+              return (li ? li.dataset.key : '') + ':' + (a.dataset.move || a.id);";
+    b.execute(js, vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// An administrator builds a draft with the form builder: a new criterion with its fields,
+/// moved with the keyboard, a section moved by dragging it with the mouse, then saved; a save
+/// the server refuses shows why and marks the field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_is_edited_with_the_form_builder_by_keyboard_and_mouse() {
+    let Some(d) = driver().await else { return };
+    let app = spawn_sqlite().await;
+    app.seed_demo().await;
+    let b = browser(&d).await;
+    sign_in(&b, &app, "admin@example.com").await;
+    create_classic_phone_form(&b, &app).await;
+    let id: i64 = b
+        .current_url()
+        .await
+        .unwrap()
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let before = stored(&app, id).await;
+
+    // The builder stands in for the JSON, which stays folded away below it.
+    wait_for_text(&b, ".builder", "Needs analysis").await;
+    let raw = b.find(Locator::Css("[data-raw-definition]")).await.unwrap();
+    assert_eq!(raw.prop("open").await.unwrap().as_deref(), Some("false"));
+
+    // A new criterion in "Needs analysis", after its two: name, definition, scale 1–5, weight 2.
+    add_criterion(&b, "needs", "Checks understanding").await;
+    let key = criterion_field(&b, "checks-understanding", ".key").await;
+    assert_eq!(
+        key.prop("value").await.unwrap().as_deref(),
+        Some("checks-understanding"),
+        "the key is made from the name"
+    );
+    criterion_field(&b, "checks-understanding", ".definition")
+        .await
+        .send_keys("Sums up the question and asks whether that is right.")
+        .await
+        .unwrap();
+    criterion_field(&b, "checks-understanding", ".scale")
+        .await
+        .select_by_value("1-5")
+        .await
+        .unwrap();
+    let weight = criterion_field(&b, "checks-understanding", ".weight").await;
+    weight.clear().await.unwrap();
+    weight.send_keys("2").await.unwrap();
+    wait_for_text(&b, "[data-form-preview]", "Checks understanding").await;
+    wait_for_text(
+        &b,
+        "[data-form-preview] .criterion[data-key='checks-understanding']",
+        "1 · 2 · 3 · 4 · 5",
+    )
+    .await;
+
+    // The same name again elsewhere gets a key of its own.
+    add_criterion(&b, "closing", "Checks understanding").await;
+    criterion_field(&b, "checks-understanding-2", ".key").await;
+
+    // Up with the keyboard: Enter on "Move up", then Alt+↑; the focus stays on the button.
+    let up = "li.builder-criterion[data-key='checks-understanding'] button[data-move='up']";
+    b.find(Locator::Css(up))
+        .await
+        .unwrap()
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    wait_for_text(
+        &b,
+        "#builder-status",
+        "“Checks understanding” is now 2 of 3 in “Needs analysis”.",
+    )
+    .await;
+    assert_eq!(focus_in_builder(&b).await, "checks-understanding:up");
+    let alt_up = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down {
+            value: Key::Alt.into(),
+        })
+        .then(KeyAction::Down {
+            value: Key::Up.into(),
+        })
+        .then(KeyAction::Up {
+            value: Key::Up.into(),
+        })
+        .then(KeyAction::Up {
+            value: Key::Alt.into(),
+        });
+    b.perform_actions(alt_up).await.unwrap();
+    wait_for_text(
+        &b,
+        "#builder-status",
+        "“Checks understanding” is now 1 of 3 in “Needs analysis”.",
+    )
+    .await;
+    assert_eq!(focus_in_builder(&b).await, "checks-understanding:up");
+
+    // "Closing" goes above "Solution" by dragging its handle with the mouse.
+    click_centred(&b, "#fb-collapse-all").await;
+    let handle = b
+        .find(Locator::Css(
+            "li.builder-section[data-key='closing'] > .builder-head > .builder-handle",
+        ))
+        .await
+        .unwrap();
+    let target = b
+        .find(Locator::Css(
+            "li.builder-section[data-key='solution'] > .builder-head",
+        ))
+        .await
+        .unwrap();
+    let arg = serde_json::to_value(&target).unwrap();
+    b.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+        .await
+        .unwrap();
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: handle,
+            duration: None,
+            x: 0,
+            y: 0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 0,
+            y: -10,
+        })
+        .then(PointerAction::MoveToElement {
+            element: target,
+            duration: Some(Duration::from_millis(300)),
+            x: 0,
+            y: -4,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    b.perform_actions(drag).await.unwrap();
+    wait_for_text(&b, "#builder-status", "Section “Closing” is now 3 of 5.").await;
+
+    let png = b.screenshot().await.unwrap();
+    std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("form-builder.png"),
+        png,
+    )
+    .unwrap();
+
+    // Saved: the new criteria where they were put, with their fields; the rest as it was.
+    click(&b, "#save-definition").await;
+    let after = saved(&app, id, &before).await;
+    let section_keys: Vec<&str> = after.sections.iter().map(|s| s.key.as_str()).collect();
+    assert_eq!(
+        section_keys,
+        ["opening", "needs", "closing", "solution", "relationship"]
+    );
+    let needs: Vec<&str> = after.sections[1]
+        .criteria
+        .iter()
+        .map(|c| c.key.as_str())
+        .collect();
+    assert_eq!(needs, ["checks-understanding", "questioning", "listening"]);
+    let added = &after.sections[1].criteria[0];
+    assert_eq!(added.name, "Checks understanding");
+    assert_eq!(
+        added.definition,
+        "Sums up the question and asks whether that is right."
+    );
+    assert_eq!(added.scale, ScaleKind::OneToFive);
+    assert_eq!(added.weight, 2);
+    assert_eq!(added.kind, CriterionKind::Standard);
+    assert!(!added.critical && !added.na_allowed && added.kpi.is_none());
+    assert!(added.channels.is_empty() && added.examples.is_empty());
+    let closing = &after.sections[2];
+    assert_eq!(
+        closing.criteria.last().map(|c| c.key.as_str()),
+        Some("checks-understanding-2")
+    );
+    for was in &before.sections {
+        let now = after.sections.iter().find(|s| s.key == was.key).unwrap();
+        assert_eq!(
+            (&now.title, &now.description, &now.principle),
+            (&was.title, &was.description, &was.principle)
+        );
+        let kept: Vec<&CriterionSpec> = now
+            .criteria
+            .iter()
+            .filter(|c| !c.key.starts_with("checks-understanding"))
+            .collect();
+        let untouched: Vec<&CriterionSpec> = was.criteria.iter().collect();
+        assert_eq!(kept, untouched, "the criteria of {} kept", was.key);
+    }
+
+    // A weight of 150 is refused: the page says why and marks the field, and nothing is saved.
+    wait_for_text(&b, ".builder", "Professional greeting").await;
+    click_centred(
+        &b,
+        "li.builder-criterion[data-key='greeting'] .builder-toggle",
+    )
+    .await;
+    let weight = criterion_field(&b, "greeting", ".weight").await;
+    weight.clear().await.unwrap();
+    weight.send_keys("150").await.unwrap();
+    click(&b, "#save-definition").await;
+    wait_for_text(
+        &b,
+        ".flash-error",
+        "definition.sections[0].criteria[0].weight: must be 0 to 100",
+    )
+    .await;
+    let marked = criterion_field(&b, "greeting", ".weight").await;
+    assert_eq!(
+        marked.attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert_eq!(marked.prop("value").await.unwrap().as_deref(), Some("150"));
+    wait_for_text(
+        &b,
+        "li.builder-criterion[data-key='greeting'] .field-error",
+        "must be 0 to 100",
+    )
+    .await;
+    assert_eq!(
+        focus_in_builder(&b).await,
+        format!("greeting:{}", marked.attr("id").await.unwrap().unwrap())
+    );
+    assert_eq!(
+        stored(&app, id).await,
+        after,
+        "the refused definition is not saved"
+    );
+    let png = b.screenshot().await.unwrap();
+    std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("form-builder-refused.png"),
+        png,
+    )
+    .unwrap();
+    b.close().await.unwrap();
+}
+
+/// The definition the builder has written into the form's textarea.
+async fn written(b: &Client) -> serde_json::Value {
+    let js = "return document.getElementById('definition').value;";
+    let json = b.execute(js, vec![]).await.unwrap();
+    serde_json::from_str(json.as_str().unwrap()).unwrap()
+}
+
+/// The keys of the criteria in the builder, in order.
+async fn builder_criteria(b: &Client) -> String {
+    let js = "return Array.from(document.querySelectorAll('li.builder-criterion'))\
+              .map(l => l.dataset.key).join(',');";
+    b.execute(js, vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Custom points, removing with undo, a criterion dragged into another section, and the JSON
+/// edited by hand — all before anything is saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_form_builder_edits_points_undoes_removals_and_follows_the_json() {
+    let Some(d) = driver().await else { return };
+    let app = spawn_sqlite().await;
+    app.seed_demo().await;
+    let b = browser(&d).await;
+    sign_in(&b, &app, "admin@example.com").await;
+    create_classic_phone_form(&b, &app).await;
+    wait_for_text(&b, ".builder", "Needs analysis").await;
+
+    // A custom scale starts with two points; a third one is added and filled in.
+    click_centred(
+        &b,
+        "li.builder-criterion[data-key='greeting'] .builder-toggle",
+    )
+    .await;
+    criterion_field(&b, "greeting", ".scale")
+        .await
+        .select_by_value("custom")
+        .await
+        .unwrap();
+    click_centred(
+        &b,
+        "li.builder-criterion[data-key='greeting'] .builder-points > button",
+    )
+    .await;
+    b.active_element()
+        .await
+        .unwrap()
+        .send_keys("Partly")
+        .await
+        .unwrap();
+    criterion_field(&b, "greeting", ".points[2].percent")
+        .await
+        .send_keys("50")
+        .await
+        .unwrap();
+    let greeting = written(&b).await["sections"][0]["criteria"][0].clone();
+    assert_eq!(greeting["scale"], "custom");
+    assert_eq!(
+        greeting["points"],
+        serde_json::json!([
+            {"label": "", "percent": 100},
+            {"label": "", "percent": 0},
+            {"label": "Partly", "percent": 50}
+        ])
+    );
+    wait_for_text(&b, "[data-form-preview]", "Partly (50 %)").await;
+
+    // A removed criterion comes back with Undo, where it was.
+    let all = builder_criteria(&b).await;
+    click_centred(
+        &b,
+        "li.builder-criterion[data-key='listening'] .builder-remove",
+    )
+    .await;
+    wait_for_text(
+        &b,
+        "#builder-status",
+        "Removed “Listening and understanding”.",
+    )
+    .await;
+    assert!(!builder_criteria(&b).await.contains("listening"));
+    click(&b, "#builder-undo").await;
+    wait_for_text(
+        &b,
+        "#builder-status",
+        "“Listening and understanding” is back.",
+    )
+    .await;
+    assert_eq!(builder_criteria(&b).await, all);
+
+    // A criterion dragged onto the lower half of another lands after it, in that section.
+    let handle = b
+        .find(Locator::Css(
+            "li.builder-criterion[data-key='questioning'] > .builder-head > .builder-handle",
+        ))
+        .await
+        .unwrap();
+    let target = b
+        .find(Locator::Css(
+            "li.builder-criterion[data-key='identification'] > .builder-head",
+        ))
+        .await
+        .unwrap();
+    let arg = serde_json::to_value(&target).unwrap();
+    b.execute("arguments[0].scrollIntoView({block: 'start'});", vec![arg])
+        .await
+        .unwrap();
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: handle,
+            duration: None,
+            x: 0,
+            y: 0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 0,
+            y: -10,
+        })
+        .then(PointerAction::MoveToElement {
+            element: target,
+            duration: Some(Duration::from_millis(300)),
+            x: 0,
+            y: 5,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    b.perform_actions(drag).await.unwrap();
+    wait_for_text(
+        &b,
+        "#builder-status",
+        "“Targeted questioning” is now 2 of 3 in “Opening”.",
+    )
+    .await;
+    let opening = written(&b).await["sections"][0]["criteria"].clone();
+    let keys: Vec<&str> = opening
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["greeting", "questioning", "identification"]);
+
+    // The JSON edited by hand is taken over; JSON that does not parse is said so.
+    let edit = "document.querySelector('[data-raw-definition]').open = true; \
+                const t = document.getElementById('definition'); \
+                const v = JSON.parse(t.value); v.sections[0].title = 'Begin'; \
+                t.value = JSON.stringify(v); t.dispatchEvent(new Event('change'));";
+    b.execute(edit, vec![]).await.unwrap();
+    wait_for_text(
+        &b,
+        "li.builder-section[data-key='opening'] .builder-toggle",
+        "Begin",
+    )
+    .await;
+    let broken = "const t = document.getElementById('definition'); \
+                  t.value = '{oops'; t.dispatchEvent(new Event('change'));";
+    b.execute(broken, vec![]).await.unwrap();
+    wait_for_text(&b, "#definition-error", "The JSON could not be read").await;
     b.close().await.unwrap();
 }

@@ -80,6 +80,17 @@ impl Api<'_> {
     }
 }
 
+/// The form builder's settings on a draft's page.
+fn builder_settings(html: &str) -> Value {
+    let start = "<script type=\"application/json\" id=\"form-builder-config\">";
+    let from = html
+        .find(start)
+        .expect("the page has the builder's settings")
+        + start.len();
+    let to = from + html[from..].find("</script>").expect("the settings end");
+    serde_json::from_str(&html[from..to]).expect("the settings are JSON")
+}
+
 /// Creates and publishes the worked example's form in ACME-DE; returns the version id.
 async fn publish_example(api: &Api<'_>, admin: &str, mode: &str) -> i64 {
     let a = api.app.program_id("ACME-DE").await.0;
@@ -661,5 +672,66 @@ both_backends! {
             assert_eq!((c["answers"].as_i64(), c["not_applicable"].as_i64()), (Some(answers), Some(na)), "{c}");
             assert!((c["mean"]["value"].as_f64().unwrap() - sum / answers as f64).abs() < 1e-9, "{c}");
         }
+    }
+
+    async fn a_drafts_page_carries_the_form_builder_and_names_a_refused_field(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let token = app.token_for("admin@example.com").await;
+        let a = app.program_id("ACME-DE").await.0;
+        let body = json!({"key": "tricky", "name": "</script><b>Tricky</b>"});
+        let (s, _) = api.post(&token, "/api/v1/principles", body).await;
+        assert_eq!(s, StatusCode::CREATED);
+        let body = json!({"template": "classic-phone", "language": "en"});
+        let (s, draft) = api.post(&token, &format!("/api/v1/programs/{a}/forms"), body).await;
+        assert_eq!(s, StatusCode::CREATED, "{draft}");
+        let id = draft["id"].as_i64().unwrap();
+        let page = format!("/quality/versions/{id}");
+
+        // The administrator's draft page: the JSON to post, and the builder's settings.
+        let admin = app.signed_in("admin@example.com").await;
+        let html = admin.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("data-form-builder") && html.contains("name=\"definition\""));
+        assert!(!html.contains("<b>Tricky"), "names cannot end the settings' script element");
+        let config = builder_settings(&html);
+        assert_eq!(config["texts"]["form_builder.move_up"], "Move up");
+        assert_eq!(config["texts"]["quality.why"], "Why this criterion");
+        let keys = |v: &Value| -> Vec<String> { v.as_array().unwrap().iter().map(|e| e["key"].as_str().unwrap().to_owned()).collect() };
+        for k in ["csat", "fcr", "commercial"] {
+            assert!(keys(&config["kpis"]).contains(&k.to_owned()), "{config}");
+        }
+        assert!(keys(&config["principles"]).contains(&"tricky".to_owned()));
+        assert!(config["principles"].as_array().unwrap().iter().any(|p| p["name"] == "</script><b>Tricky</b>"));
+        assert_eq!(keys(&config["channels"]), ["phone", "email", "chat", "social", "bot"]);
+        assert!(config["kept"]["criteria"].as_array().unwrap().contains(&json!("greeting")));
+        assert_eq!(config["error"], Value::Null);
+
+        // A refused save: the definition as sent comes back, with the place and the reason.
+        let mut def = draft["definition"].clone();
+        def["sections"][0]["criteria"][0]["weight"] = json!(101);
+        let res = app.post_form(&admin, &page, &page, &[("definition", &def.to_string())]).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("definition.sections[0].criteria[0].weight: must be 0 to 100"));
+        assert!(html.contains("101"), "the definition as sent");
+        let config = builder_settings(&html);
+        assert_eq!(config["error"], json!({"path": "sections[0].criteria[0].weight", "message": "must be 0 to 100"}));
+
+        // Without the builder's script, the textarea saves as it always did.
+        def["sections"][0]["criteria"][0]["weight"] = json!(4);
+        let res = app.post_form(&admin, &page, &page, &[("definition", &def.to_string())]).await;
+        assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, page.clone()));
+        let v = kalibra::quality::forms::version(&app.db, id).await.unwrap().unwrap();
+        assert_eq!(v.definition.sections[0].criteria[0].weight, 4);
+
+        // Only an administrator's draft has the builder.
+        let qa = app.signed_in("qa@example.com").await;
+        let res = qa.get(app.url(&page)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(!res.text().await.unwrap().contains("form-builder-config"));
+        let (s, _) = api.post(&token, &format!("/api/v1/form-versions/{id}/publish"), json!({})).await;
+        assert_eq!(s, StatusCode::OK);
+        let html = admin.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("Professional greeting") && !html.contains("form-builder-config"));
     }
 }
