@@ -120,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::audit::routes::pages())
         .merge(crate::contacts::routes::pages())
         .merge(crate::quality::pages::pages())
+        .merge(crate::quality::coaching_pages::pages())
         .merge(api)
         .merge(crate::api::docs())
         .fallback(crate::web::not_found)

@@ -132,6 +132,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(quality::routes::api_disputes))
         .routes(routes!(quality::routes::api_quality))
         .routes(routes!(quality::routes::api_evaluations_csv))
+        .routes(routes!(
+            quality::routes::api_coaching,
+            quality::routes::api_create_coaching
+        ))
+        .routes(routes!(quality::routes::api_coaching_session))
+        .routes(routes!(quality::routes::api_acknowledge_coaching))
+        .routes(routes!(quality::routes::api_action_done))
+        .routes(routes!(quality::routes::api_notifications))
+        .routes(routes!(quality::routes::api_notifications_read))
 }
 
 /// The OpenAPI document.

@@ -61,6 +61,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// The interface text's key for the status.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Status::Draft => "quality.status_draft",
+            Status::Submitted => "quality.status_submitted",
+            Status::Acknowledged => "quality.status_acknowledged",
+            Status::Disputed => "quality.status_disputed",
+            Status::Resolved => "quality.status_resolved",
+        }
+    }
+
     fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "draft" => Status::Draft,
@@ -656,6 +667,18 @@ pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppRes
     }
     let share = super::rollup::share(&after, &version.form, tz);
     super::rollup::replace(&mut tx, None, share.as_ref()).await?;
+    if let (Kind::Evaluation, Some(agent)) = (e.kind, e.agent_id) {
+        let score = e.score.map(scoring::display).unwrap_or_else(|| "–".into());
+        let link = format!("/evaluations/{id}");
+        super::notify::send(
+            &mut tx,
+            agent,
+            super::notify::Kind::EvaluationSubmitted,
+            &score,
+            &link,
+        )
+        .await?;
+    }
     let score = e.score.map(scoring::display).unwrap_or_else(|| "–".into());
     event(&mut tx, id, user.person_id, "submitted", &score).await?;
     audit::record(

@@ -2,10 +2,13 @@
 //! evaluation forms and their versions, the shipped templates, and the scoring rule.
 
 pub mod catalogue;
+pub mod coaching;
+pub mod coaching_pages;
 pub mod evaluations;
 pub mod export;
 pub mod form;
 pub mod forms;
+pub mod notify;
 pub mod pages;
 pub mod report;
 pub mod rollup;

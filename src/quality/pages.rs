@@ -63,16 +63,6 @@ fn see_other(to: String) -> Response {
     Redirect::to(&to).into_response()
 }
 
-fn status_key(s: Status) -> &'static str {
-    match s {
-        Status::Draft => "quality.status_draft",
-        Status::Submitted => "quality.status_submitted",
-        Status::Acknowledged => "quality.status_acknowledged",
-        Status::Disputed => "quality.status_disputed",
-        Status::Resolved => "quality.status_resolved",
-    }
-}
-
 fn kind_key(k: Kind) -> &'static str {
     match k {
         Kind::Evaluation => "quality.kind_evaluation",
@@ -116,7 +106,7 @@ pub async fn contact_evaluations(
                 id: e.id,
                 kind: kind_key(e.kind).into(),
                 evaluator: e.evaluator_name,
-                status: status_key(e.status).into(),
+                status: e.status.label_key().into(),
                 score: score_text(e.score),
             })
             .collect(),
@@ -729,6 +719,8 @@ struct EvaluationTemplate<'a> {
     answerable: bool,
     /// The person may resolve the open dispute.
     resolvable: bool,
+    /// The person may start a coaching session from it.
+    coachable: bool,
     /// What the other view beside this one is (self-evaluation or evaluation), when shown.
     other_label: Option<String>,
     status: String,
@@ -802,6 +794,12 @@ async fn evaluation_view(
         let queue = workflow::queue(&app.db, &ctx.user, Some(e.program_id)).await?;
         queue.iter().any(|d| d.evaluation_id == e.id)
     };
+    let coachable = match e.agent_id {
+        Some(agent) if e.kind == Kind::Evaluation && e.status != Status::Draft => {
+            super::coaching::may_coach(&app.db, &ctx.user, e.program_id, agent).await?
+        }
+        _ => false,
+    };
     let title = format!("{} · {}", tr.t(kind_key(e.kind)), v.c.external_id);
     ctx.render_status(
         status,
@@ -815,8 +813,9 @@ async fn evaluation_view(
             editable: mine && e.status == Status::Draft,
             answerable,
             resolvable,
+            coachable,
             other_label: other.map(|o| tr.t(kind_key(o.kind))),
-            status: tr.t(status_key(e.status)),
+            status: tr.t(e.status.label_key()),
             kind: tr.t(kind_key(e.kind)),
             score: score_text(e.score),
             resolution: outcome_label(tr, e.resolution.as_deref()),

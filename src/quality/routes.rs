@@ -8,17 +8,19 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 
 use super::catalogue::{self, Catalogue, Entry, EntryInput, EntryPatch};
+use super::coaching::{self, Done, NewSession, Session};
 use super::evaluations::{self, Evaluation, SaveInput, StartInput};
 use super::export;
 use super::form::FormSpec;
 use super::forms::{self, FormSummary, FormVersion, NewForm, VersionStatus};
+use super::notify::{self, Notification};
 use super::report::{self, QualityParams, QualityReport};
 use super::templates::{self, TemplateSummary};
 use super::workflow::{self, DisputeInput, OpenDispute, ResolveInput};
 use crate::api::{ApiUser, IdPath, JsonBody, QueryParams};
 use crate::auth::middleware::actor_of;
 use crate::auth::{Capability, Principal};
-use crate::domain::{Locale, ProgramId};
+use crate::domain::{Locale, PersonId, ProgramId};
 use crate::startup::AppState;
 use crate::web::error::{AppError, AppResult, ErrorBody};
 use crate::web::request::RequestMeta;
@@ -491,4 +493,104 @@ pub fn csv_response(body: Vec<u8>, name: &str) -> Response {
         body,
     )
         .into_response()
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoachingQuery {
+    /// One agent's sessions; by default the caller's own, as agent or coach.
+    pub agent_id: Option<PersonId>,
+}
+
+/// Coaching sessions: the caller's own (as agent or coach), or one agent's.
+#[utoipa::path(get, path = "/api/v1/coaching", tag = "quality", params(CoachingQuery),
+    responses((status = 200, body = [Session])))]
+pub async fn api_coaching(
+    State(app): State<AppState>,
+    user: ApiUser,
+    QueryParams(q): QueryParams<CoachingQuery>,
+) -> AppResult<Json<Vec<Session>>> {
+    Ok(Json(coaching::list(&app.db, &user.0, q.agent_id).await?))
+}
+
+/// Record a coaching session with an agent (administrators, the program's evaluators, the
+/// agent's team lead); the agent is notified.
+#[utoipa::path(post, path = "/api/v1/coaching", tag = "quality", request_body = NewSession,
+    responses((status = 201, body = Session), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn api_create_coaching(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    JsonBody(input): JsonBody<NewSession>,
+) -> AppResult<(StatusCode, Json<Session>)> {
+    let s = coaching::create(&app.db, &user.0, &actor_of(&user.0, &meta), &input).await?;
+    Ok((StatusCode::CREATED, Json(s)))
+}
+
+/// One coaching session with its actions.
+#[utoipa::path(get, path = "/api/v1/coaching/{id}", tag = "quality",
+    params(("id" = i64, Path, description = "Session id")),
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
+pub async fn api_coaching_session(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Json<Session>> {
+    Ok(Json(coaching::get(&app.db, &user.0, id).await?))
+}
+
+/// The agent confirms the session.
+#[utoipa::path(post, path = "/api/v1/coaching/{id}/acknowledge", tag = "quality",
+    params(("id" = i64, Path, description = "Session id")),
+    responses((status = 200, body = Session), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn api_acknowledge_coaching(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Json<Session>> {
+    Ok(Json(
+        coaching::acknowledge(&app.db, &user.0, &actor_of(&user.0, &meta), id).await?,
+    ))
+}
+
+/// Mark a coaching action done, with its follow-up (the agent or the coach).
+#[utoipa::path(post, path = "/api/v1/coaching-actions/{id}/done", tag = "quality",
+    request_body = Done, params(("id" = i64, Path, description = "Action id")),
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn api_action_done(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    JsonBody(done): JsonBody<Done>,
+) -> AppResult<Json<Session>> {
+    Ok(Json(
+        coaching::complete_action(&app.db, &user.0, &actor_of(&user.0, &meta), id, &done).await?,
+    ))
+}
+
+/// The caller's notifications, unread first; coaching actions due within two days included.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "quality",
+    responses((status = 200, body = [Notification])))]
+pub async fn api_notifications(
+    State(app): State<AppState>,
+    user: ApiUser,
+) -> AppResult<Json<Vec<Notification>>> {
+    let today = crate::contacts::calendar::day_number(chrono::Utc::now().date_naive());
+    Ok(Json(notify::list(&app.db, user.0.person_id, today).await?))
+}
+
+/// Mark all of the caller's notifications read.
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "quality",
+    responses((status = 204)))]
+pub async fn api_notifications_read(
+    State(app): State<AppState>,
+    user: ApiUser,
+) -> AppResult<StatusCode> {
+    notify::mark_read(&app.db, user.0.person_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -10,9 +10,9 @@ use super::evaluations::{
     read, stored_value, write_answers,
 };
 use super::forms;
-use super::rollup;
 use super::scale::AnswerValue;
 use super::scoring::{self, Answer};
+use super::{notify, rollup};
 use crate::audit::{self, Actor, Event};
 use crate::auth::Principal;
 use crate::domain::{PersonId, ProgramId, Role, Timestamp, now};
@@ -285,6 +285,15 @@ pub async fn dispute(
         .map(|(c, o, p, _)| format!("{c}: {o} → {p}"))
         .collect();
     event(&mut tx, id, user.person_id, "disputed", &detail.join("; ")).await?;
+    let link = format!("/evaluations/{id}");
+    notify::send(
+        &mut tx,
+        e.evaluator_id,
+        notify::Kind::EvaluationDisputed,
+        &detail.join("; "),
+        &link,
+    )
+    .await?;
     audit::record(
         &mut tx,
         actor,
@@ -432,6 +441,17 @@ pub async fn resolve(
         show(scored.score)
     );
     event(&mut tx, id, user.person_id, "resolved", &detail).await?;
+    if let Some(agent) = e.agent_id {
+        let link = format!("/evaluations/{id}");
+        notify::send(
+            &mut tx,
+            agent,
+            notify::Kind::DisputeResolved,
+            &detail,
+            &link,
+        )
+        .await?;
+    }
     audit::record(
         &mut tx,
         actor,

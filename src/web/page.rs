@@ -70,6 +70,8 @@ pub struct NavItem {
     pub href: &'static str,
     pub label: String,
     pub current: bool,
+    /// Where a count shown beside the item is loaded from.
+    pub badge: Option<&'static str>,
 }
 
 pub struct NavSection {
@@ -92,6 +94,7 @@ pub fn navigation(user: &Principal, tr: Tr, path: &str) -> Vec<NavSection> {
         } else {
             path.starts_with(href)
         },
+        badge: None,
     };
     let mut sections = vec![NavSection {
         title: tr.t("nav.section_work"),
@@ -105,9 +108,16 @@ pub fn navigation(user: &Principal, tr: Tr, path: &str) -> Vec<NavSection> {
                 | crate::domain::Role::TeamLead
         )
     });
-    let mut quality = vec![item("/quality", "nav.quality_forms")];
+    let mut quality = Vec::new();
+    if user.has_role(crate::domain::Role::Agent) {
+        quality.push(item("/my/quality", "nav.my_quality"));
+    }
+    quality.push(item("/quality", "nav.quality_forms"));
     if resolves {
         quality.push(item("/quality/disputes", "nav.disputes"));
+    }
+    if resolves || user.has_role(crate::domain::Role::Agent) {
+        quality.push(item("/coaching", "nav.coaching"));
     }
     sections.push(NavSection {
         title: tr.t("nav.section_quality"),
@@ -126,6 +136,10 @@ pub fn navigation(user: &Principal, tr: Tr, path: &str) -> Vec<NavSection> {
     sections.push(NavSection {
         title: tr.t("nav.section_you"),
         items: vec![
+            NavItem {
+                badge: Some("/notifications/count"),
+                ..item("/notifications", "nav.notifications")
+            },
             item("/account", "nav.account"),
             item("/api/docs/", "nav.api_docs"),
         ],

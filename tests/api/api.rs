@@ -55,6 +55,13 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/disputes"),
     ("get", "/api/v1/programs/{id}/quality"),
     ("get", "/api/v1/programs/{id}/evaluations.csv"),
+    ("get", "/api/v1/coaching"),
+    ("post", "/api/v1/coaching"),
+    ("get", "/api/v1/coaching/{id}"),
+    ("post", "/api/v1/coaching/{id}/acknowledge"),
+    ("post", "/api/v1/coaching-actions/{id}/done"),
+    ("get", "/api/v1/notifications"),
+    ("post", "/api/v1/notifications/read"),
 ];
 
 /// A published form, its principle, a contact and an evaluation of it, by the path prefix that
@@ -104,7 +111,29 @@ async fn quality_ids(app: &TestApp, admin: &str) -> Vec<(&'static str, i64)> {
         .send()
         .await
         .unwrap();
+    let agent = app.person_id("agent@example.com").await.0;
+    let session: serde_json::Value = c
+        .post(app.url("/api/v1/coaching"))
+        .bearer_auth(admin)
+        .json(
+            &serde_json::json!({"program_id": program, "agent_id": agent,
+            "actions": [{"description": "Summarise before closing", "due": "2026-12-01"}]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     vec![
+        (
+            "/api/v1/coaching/",
+            session["id"].as_i64().expect("session recorded"),
+        ),
+        (
+            "/api/v1/coaching-actions/",
+            session["actions"][0]["id"].as_i64().unwrap(),
+        ),
         (
             "/api/v1/principles/",
             first(principles.json().await.unwrap()),

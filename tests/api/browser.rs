@@ -251,6 +251,18 @@ async fn click(b: &Client, css: &str) {
         .unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
+/// Types into a field once the page shows it.
+async fn type_into(b: &Client, css: &str, text: &str) {
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+}
+
 async fn sign_out(b: &Client) {
     click(b, "#sign-out").await;
     wait_for_text(b, "body", "You have signed out.").await;
@@ -449,6 +461,29 @@ async fn a_form_is_published_a_call_evaluated_disputed_and_resolved() {
         png,
     )
     .unwrap();
+
+    // The lead coaches the agent on the evaluation, with one action.
+    b.goto(&app.url(&evaluation)).await.unwrap();
+    click(&b, "#coach").await;
+    type_into(&b, "#strengths", "Warm, clear, takes ownership.").await;
+    type_into(&b, "#action-1", "Ask whether the customer feels helped before closing").await;
+    type_into(&b, "#due-1", "12312030").await;
+    click(&b, "#save-session").await;
+    wait_for_text(&b, "main", "Warm, clear, takes ownership.").await;
+    let session = b.current_url().await.unwrap().path().to_owned();
+    sign_out(&b).await;
+
+    // The agent sees the news, confirms the session and finds the action on "My quality".
+    sign_in(&b, &app, "agent@example.com").await;
+    wait_for_text(&b, "[data-testid=unread]", "").await;
+    b.goto(&app.url("/notifications")).await.unwrap();
+    wait_for_text(&b, "main", "A coaching session was recorded with you").await;
+    b.goto(&app.url(&session)).await.unwrap();
+    click(&b, "#acknowledge-session").await;
+    wait_for_text(&b, "#acknowledged", "yes").await;
+    b.goto(&app.url("/my/quality")).await.unwrap();
+    wait_for_text(&b, "main", "2030-12-31").await;
+    assert_eq!(text_of(&b, "#my-iqs").await, "100.0");
     b.close().await.unwrap();
 }
 

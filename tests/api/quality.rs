@@ -734,4 +734,100 @@ both_backends! {
         let html = admin.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
         assert!(html.contains("Professional greeting") && !html.contains("form-builder-config"));
     }
+
+    async fn coaching_sessions_actions_and_notifications(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let lead = app.token_for("lead@example.com").await;
+        let agent = app.token_for("agent@example.com").await;
+        let planner = app.token_for("planner@example.com").await;
+        let agent_id = app.person_id("agent@example.com").await.0;
+        let program = app.program_id("ACME-DE").await.0;
+        let ids = app.import_csv("ACME-DE", CONTACTS).await;
+        publish_example(&api, &admin, "zero").await;
+        let e = evaluate(&api, &qa, ids["P-1"], json!([
+            ans("greeting", json!("yes")), ans("listening", json!(4)),
+            ans("information", json!("Partly")), ans("relationship", json!("yes")),
+        ])).await;
+        let other = evaluate(&api, &qa, ids["X-1"], json!([
+            ans("greeting", json!("yes")), ans("listening", json!(4)),
+            ans("information", json!("Partly")), ans("relationship", json!("yes")),
+        ])).await;
+        let evaluation = e["id"].as_i64().unwrap();
+
+        // The agent hears of the new evaluation.
+        let (_, n) = api.get(&agent, "/api/v1/notifications").await;
+        assert_eq!((n[0]["kind"].as_str(), n[0]["read"].as_bool()), (Some("evaluation_submitted"), Some(false)));
+        assert_eq!(n[0]["link"], format!("/evaluations/{evaluation}"));
+        assert_eq!(n[0]["detail"], "66.7");
+
+        let today = chrono::Utc::now().date_naive();
+        let session = |evaluations: Value, actions: Value| json!({
+            "program_id": program, "agent_id": agent_id, "strengths": "Listens well",
+            "improvements": "Check the information", "evaluation_ids": evaluations, "actions": actions,
+        });
+        let actions = json!([
+            {"description": "Check the tariff sheet before answering", "due": (today - chrono::Duration::days(1)).to_string()},
+            {"description": "Summarise the next steps", "due": (today + chrono::Duration::days(10)).to_string()},
+        ]);
+        for (who, token, expected) in [("planner", &planner, StatusCode::FORBIDDEN), ("the agent", &agent, StatusCode::FORBIDDEN)] {
+            let (s, _) = api.post(token, "/api/v1/coaching", session(json!([evaluation]), actions.clone())).await;
+            assert_eq!(s, expected, "{who} does not coach");
+        }
+        let (s, err) = api.post(&lead, "/api/v1/coaching", session(json!([other["id"]]), actions.clone())).await;
+        assert_eq!((s, err["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("evaluation_ids[0]")), "{err}");
+        let (s, err) = api.post(&lead, "/api/v1/coaching", session(json!([]), json!([{"description": "x", "due": "soon"}]))).await;
+        assert_eq!((s, err["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("actions[0].due")));
+        let (s, created) = api.post(&lead, "/api/v1/coaching", session(json!([evaluation]), actions)).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        assert_eq!(created["evaluation_ids"], json!([evaluation]));
+        let overdue: Vec<bool> = created["actions"].as_array().unwrap().iter().map(|a| a["overdue"].as_bool().unwrap()).collect();
+        assert_eq!(overdue, [true, false]);
+
+        // Who reads it.
+        let (_, mine) = api.get(&agent, "/api/v1/coaching").await;
+        assert_eq!(mine.as_array().unwrap().len(), 1);
+        let (s, _) = api.get(&planner, &format!("/api/v1/coaching/{id}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, _) = api.get(&qa, &format!("/api/v1/coaching/{id}")).await;
+        assert_eq!(s, StatusCode::OK, "the program's evaluators read it");
+
+        // The agent is told of the session and of the action that fell due, not of the later one.
+        let (_, n) = api.get(&agent, "/api/v1/notifications").await;
+        let kinds: Vec<&str> = n.as_array().unwrap().iter().map(|x| x["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["action_due", "coaching_session", "evaluation_submitted"]);
+        assert!(n[0]["detail"].as_str().unwrap().contains("tariff sheet"), "{n}");
+
+        let (s, _) = api.post(&lead, &format!("/api/v1/coaching/{id}/acknowledge"), json!({})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "the agent confirms, not the coach");
+        let (s, ack) = api.post(&agent, &format!("/api/v1/coaching/{id}/acknowledge"), json!({})).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(ack["acknowledged_at"].is_i64());
+        let action = created["actions"][0]["id"].as_i64().unwrap();
+        let (s, done) = api.post(&agent, &format!("/api/v1/coaching-actions/{action}/done"), json!({"follow_up": "Done on Monday"})).await;
+        assert_eq!(s, StatusCode::OK, "{done}");
+        assert_eq!((done["actions"][0]["overdue"].as_bool(), done["actions"][0]["follow_up"].as_str()), (Some(false), Some("Done on Monday")));
+        let (s, _) = api.post(&agent, "/api/v1/notifications/read", json!({})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (_, n) = api.get(&agent, "/api/v1/notifications").await;
+        assert!(n.as_array().unwrap().iter().all(|x| x["read"] == true), "{n}");
+
+        // Disputes tell the evaluator, decisions the agent.
+        api.post(&agent, &format!("/api/v1/evaluations/{evaluation}/dispute"), json!({"items": [{"criterion": "information", "proposed": "Fully", "reason": "It was right."}]})).await;
+        let (_, n) = api.get(&qa, "/api/v1/notifications").await;
+        assert_eq!(n[0]["kind"], "evaluation_disputed");
+        api.post(&lead, &format!("/api/v1/evaluations/{evaluation}/resolve"), json!({"decisions": [{"criterion": "information", "upheld": false}]})).await;
+        let (_, n) = api.get(&agent, "/api/v1/notifications").await;
+        assert_eq!((n[0]["kind"].as_str(), n[0]["read"].as_bool()), (Some("dispute_resolved"), Some(false)));
+
+        // "My quality": the agent's own figures, actions and evaluations.
+        let page = app.signed_in("agent@example.com").await;
+        let html = page.get(app.url("/my/quality")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("id=\"my-iqs\">66.7<"), "the IQS of the one evaluation");
+        assert!(html.contains("Summarise the next steps") && !html.contains("Check the tariff sheet"), "open actions only");
+        assert!(html.contains(&format!("/evaluations/{evaluation}")));
+    }
 }
