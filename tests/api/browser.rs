@@ -466,7 +466,12 @@ async fn a_form_is_published_a_call_evaluated_disputed_and_resolved() {
     b.goto(&app.url(&evaluation)).await.unwrap();
     click(&b, "#coach").await;
     type_into(&b, "#strengths", "Warm, clear, takes ownership.").await;
-    type_into(&b, "#action-1", "Ask whether the customer feels helped before closing").await;
+    type_into(
+        &b,
+        "#action-1",
+        "Ask whether the customer feels helped before closing",
+    )
+    .await;
     type_into(&b, "#due-1", "12312030").await;
     click(&b, "#save-session").await;
     wait_for_text(&b, "main", "Warm, clear, takes ownership.").await;
