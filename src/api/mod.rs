@@ -132,6 +132,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(quality::routes::api_disputes))
         .routes(routes!(quality::routes::api_quality))
         .routes(routes!(quality::routes::api_evaluations_csv))
+        .routes(routes!(quality::routes::api_impact))
         .routes(routes!(
             quality::routes::api_coaching,
             quality::routes::api_create_coaching

@@ -72,7 +72,7 @@ pub(crate) fn date(field: &'static str, raw: &str) -> Result<NaiveDate, AppError
 
 /// The program and whose figures in it the person sees: everybody's (program-wide roles), or
 /// their own and their team's (agents and team leads).
-pub(super) async fn program_for(
+pub(crate) async fn program_for(
     app: &AppState,
     user: &Principal,
     id: ProgramId,
@@ -85,10 +85,10 @@ pub(super) async fn program_for(
 }
 
 /// `None`: every agent; else only these agent codes.
-pub(super) type Scope = Option<std::collections::BTreeSet<String>>;
+pub(crate) type Scope = Option<std::collections::BTreeSet<String>>;
 
 /// Turn URL parameters into a query, filling in the defaults.
-pub(super) async fn query_of(
+pub(crate) async fn query_of(
     app: &AppState,
     program: &Program,
     scope: &Scope,
@@ -147,7 +147,7 @@ pub(super) async fn query_of(
     Ok(q)
 }
 
-async fn report(
+pub(crate) async fn report(
     app: &AppState,
     program: &Program,
     q: &KpiQuery,

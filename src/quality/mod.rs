@@ -8,6 +8,7 @@ pub mod evaluations;
 pub mod export;
 pub mod form;
 pub mod forms;
+pub mod impact;
 pub mod notify;
 pub mod pages;
 pub mod report;

@@ -1054,6 +1054,32 @@ pub struct LineView {
     pub rq: String,
     pub critical_failures: i64,
     pub disputes: String,
+    /// The agent's service and customer figures of the period (by agent only).
+    pub kpis: Option<AgentKpis>,
+}
+
+/// An agent's contact KPIs beside their quality: AHT, FCR, CSAT (share 4–5), customer RQ.
+pub struct AgentKpis {
+    pub aht: String,
+    pub fcr: String,
+    pub csat: String,
+    pub rq: String,
+}
+
+/// A criterion's relation to the customers' verdicts, as the dashboard shows it.
+pub struct ImpactRow {
+    pub name: String,
+    pub answers: u64,
+    pub csat: String,
+    pub fcr: String,
+    pub rq: String,
+}
+
+fn relation_text(r: &super::impact::Relation) -> String {
+    match r.r {
+        Some(e) => format!("{:+.2} (n = {})", e.value, r.pairs),
+        None => format!("– (n = {})", r.pairs),
+    }
 }
 
 pub struct CriterionRow {
@@ -1086,6 +1112,9 @@ struct DashboardTemplate {
     chart: String,
     /// Whether the lines are periods, which the chart draws.
     over_time: bool,
+    /// Whether the lines carry the agents' contact KPIs.
+    with_kpis: bool,
+    impact: Vec<ImpactRow>,
     export: String,
     /// Whether the person may download single evaluations.
     may_export: bool,
@@ -1118,7 +1147,43 @@ fn line_view(l: &super::report::QualityLine) -> LineView {
             "{} ({} / {} / {})",
             l.disputed, l.upheld, l.partly_upheld, l.rejected
         ),
+        kpis: None,
     }
+}
+
+/// Each agent's contact KPIs of the report's period, by agent code.
+async fn agent_kpis(
+    app: &AppState,
+    ctx: &PageCtx,
+    program: ProgramId,
+    from: &str,
+    to: &str,
+) -> AppResult<BTreeMap<String, AgentKpis>> {
+    let (program, scope) = crate::contacts::routes::program_for(app, &ctx.user, program).await?;
+    let params = crate::contacts::routes::KpiParams {
+        from: Some(from.to_owned()),
+        to: Some(to.to_owned()),
+        by: Some("agent".into()),
+        ..Default::default()
+    };
+    let q = crate::contacts::routes::query_of(app, &program, &scope, &params).await?;
+    let (rows, _) = crate::contacts::routes::report(app, &program, &q).await?;
+    let share = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
+    Ok(rows
+        .into_iter()
+        .map(|l| {
+            let k = AgentKpis {
+                aht: l
+                    .aht_s
+                    .map(|s| format!("{s:.0} s"))
+                    .unwrap_or_else(|| "–".into()),
+                fcr: share(l.fcr),
+                csat: share(l.csat),
+                rq: share(l.rq),
+            };
+            (l.group, k)
+        })
+        .collect())
 }
 
 #[derive(Deserialize, Default)]
@@ -1225,6 +1290,25 @@ async fn dashboard_page(
     }));
     let export =
         serde_urlencoded::to_string([("from", &r.from), ("to", &r.to)]).unwrap_or_default();
+    let mut lines: Vec<LineView> = r.lines.iter().map(line_view).collect();
+    let with_kpis = by == super::report::GroupBy::Agent;
+    if with_kpis {
+        let mut kpis = agent_kpis(&app, &ctx, program.id, &r.from, &r.to).await?;
+        for l in &mut lines {
+            l.kpis = kpis.remove(&l.group);
+        }
+    }
+    let impact = super::impact::impact(&app.db, &ctx.user, &program, &params)
+        .await?
+        .into_iter()
+        .map(|c| ImpactRow {
+            name: c.name,
+            answers: c.answers,
+            csat: relation_text(&c.csat),
+            fcr: relation_text(&c.fcr),
+            rq: relation_text(&c.rq),
+        })
+        .collect();
     let may_export = super::report::codes_in_reach(
         &app.db,
         &ctx.user,
@@ -1241,7 +1325,9 @@ async fn dashboard_page(
             to: r.to.clone(),
             by_choices,
             tiles,
-            lines: r.lines.iter().map(line_view).collect(),
+            lines,
+            with_kpis,
+            impact,
             criteria: r
                 .criteria
                 .iter()

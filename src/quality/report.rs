@@ -224,7 +224,10 @@ struct CriterionRow {
 }
 
 /// The names criteria had in the program's newest form versions.
-async fn criterion_names(db: &Db, program: ProgramId) -> AppResult<BTreeMap<String, String>> {
+pub(crate) async fn criterion_names(
+    db: &Db,
+    program: ProgramId,
+) -> AppResult<BTreeMap<String, String>> {
     let mut names = BTreeMap::new();
     for f in forms::list(db, program).await? {
         for v in &f.versions {

@@ -13,6 +13,7 @@ use super::evaluations::{self, Evaluation, SaveInput, StartInput};
 use super::export;
 use super::form::FormSpec;
 use super::forms::{self, FormSummary, FormVersion, NewForm, VersionStatus};
+use super::impact::{self, CriterionImpact};
 use super::notify::{self, Notification};
 use super::report::{self, QualityParams, QualityReport};
 use super::templates::{self, TemplateSummary};
@@ -593,4 +594,20 @@ pub async fn api_notifications_read(
 ) -> AppResult<StatusCode> {
     notify::mark_read(&app.db, user.0.person_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Which criteria matter to customers: each criterion's correlation with CSAT, first-contact
+/// resolution and the customer's RQ on the same contacts, with counts and 95 % intervals.
+#[utoipa::path(get, path = "/api/v1/programs/{id}/quality/impact", tag = "quality",
+    params(("id" = i64, Path, description = "Program id"), QualityParams),
+    responses((status = 200, body = [CriterionImpact]), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn api_impact(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<ProgramId>,
+    QueryParams(p): QueryParams<QualityParams>,
+) -> AppResult<Json<Vec<CriterionImpact>>> {
+    let program = crate::programs::find_visible(&app.db, &user.0, id).await?;
+    Ok(Json(impact::impact(&app.db, &user.0, &program, &p).await?))
 }

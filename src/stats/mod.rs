@@ -18,6 +18,7 @@
 pub mod ac1;
 pub mod alpha;
 pub mod bootstrap;
+pub mod correlation;
 pub mod error;
 pub mod interval;
 pub mod kappa;

@@ -94,6 +94,7 @@ fn api_rows(ids: &Ids) -> Vec<(Method, String, Option<serde_json::Value>, [u16; 
         get(format!("/api/v1/disputes?program_id={b}"), PROGRAM_B),
         get(format!("/api/v1/programs/{a}/forms"), PROGRAM_A),
         get(format!("/api/v1/programs/{a}/quality"), PROGRAM_A),
+        get(format!("/api/v1/programs/{a}/quality/impact"), PROGRAM_A),
         get(format!("/api/v1/programs/{b}/quality"), PROGRAM_B),
         get(
             format!("/api/v1/programs/{a}/quality?by=agent"),

@@ -55,6 +55,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/disputes"),
     ("get", "/api/v1/programs/{id}/quality"),
     ("get", "/api/v1/programs/{id}/evaluations.csv"),
+    ("get", "/api/v1/programs/{id}/quality/impact"),
     ("get", "/api/v1/coaching"),
     ("post", "/api/v1/coaching"),
     ("get", "/api/v1/coaching/{id}"),

@@ -221,6 +221,29 @@ impl TestApp {
             .collect()
     }
 
+    /// Imports survey answers in the generic CSV format into a program.
+    pub async fn import_surveys_csv(&self, program: &str, csv: &str) {
+        use kalibra::contacts::mapping::{Format, Mapping, SURVEYS};
+        let req = kalibra::contacts::import::ImportRequest {
+            program: self.program_id(program).await,
+            source_name: "surveys.csv".into(),
+            format: Format::Csv,
+            mapping: Mapping::generic_for(SURVEYS, chrono_tz::Europe::Berlin),
+            created_by: "test".into(),
+            rejects_path: None,
+            batch_rows: 10,
+        };
+        let summary = kalibra::contacts::surveys::import_surveys(
+            &self.db,
+            req,
+            Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        assert_eq!(summary.rejected, 0, "the survey fixture imports whole");
+    }
+
     /// A fresh API token for a person.
     pub async fn token_for(&self, email: &str) -> String {
         let person = self.person_id(email).await;

@@ -830,4 +830,52 @@ both_backends! {
         assert!(html.contains("Summarise the next steps") && !html.contains("Check the tariff sheet"), "open actions only");
         assert!(html.contains(&format!("/evaluations/{evaluation}")));
     }
+
+    async fn criteria_are_related_to_the_customers_verdicts(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let program = app.program_id("ACME-DE").await.0;
+        // Calls of yesterday, so the agent's contact KPIs fall in the dashboard's period too.
+        let day = chrono::Utc::now().date_naive() - chrono::Duration::days(1);
+        let mut csv = String::from("external_id,channel,agent,customer,arrived,answered,ended\n");
+        for i in 1..=5 {
+            csv += &format!("I-{i},phone,agent@example.com,K-{i},{day} 09:0{i}:00,{day} 09:0{i}:10,{day} 09:0{i}:50\n");
+        }
+        let ids = app.import_csv("ACME-DE", &csv).await;
+        // CSAT 2, 4, 5, 4, 5 and the customer's RQ no, no, yes, yes, yes.
+        let surveys: String = [(1, 2, "no"), (2, 4, "no"), (3, 5, "yes"), (4, 4, "yes"), (5, 5, "yes")]
+            .iter()
+            .map(|(i, csat, rq)| format!("I-{i},{day} 10:00:00,{csat},{rq}\n"))
+            .collect();
+        app.import_surveys_csv("ACME-DE", &format!("contact,answered,csat,rq\n{surveys}")).await;
+        publish_example(&api, &admin, "fail").await;
+        for i in 1..=5 {
+            evaluate(&api, &qa, ids[&format!("I-{i}")], json!([
+                ans("greeting", json!("yes")), ans("listening", json!(i)),
+                ans("information", json!("Fully")), ans("relationship", json!("yes")),
+            ])).await;
+        }
+        let today = chrono::Utc::now().date_naive();
+        let (s, r) = api.get(&qa, &format!("/api/v1/programs/{program}/quality/impact?from={}&to={}", today - chrono::Duration::days(1), today + chrono::Duration::days(1))).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let listening = r.as_array().unwrap().iter().find(|c| c["criterion"] == "listening").unwrap();
+        // Listening 0, 25, 50, 75, 100 % against CSAT 2, 4, 5, 4, 5: r = 6 / √60 = √0.6.
+        assert_eq!(listening["csat"]["pairs"], 5);
+        assert!((listening["csat"]["r"]["value"].as_f64().unwrap() - 0.6f64.sqrt()).abs() < 1e-12, "{listening}");
+        // … against the customer's RQ 0, 0, 1, 1, 1: r = 75 / √(6250 · 1.2) = √0.75.
+        assert!((listening["rq"]["r"]["value"].as_f64().unwrap() - 0.75f64.sqrt()).abs() < 1e-12);
+        // Every customer called once: first-contact resolution never varies, so no r.
+        assert_eq!((listening["fcr"]["pairs"].as_u64(), listening["fcr"]["r"].clone()), (Some(5), Value::Null));
+        // The strongest relation to CSAT first; a criterion answered the same way every time has none.
+        assert_eq!(r[0]["criterion"], "listening");
+        let greeting = r.as_array().unwrap().iter().find(|c| c["criterion"] == "greeting").unwrap();
+        assert_eq!(greeting["csat"]["r"], Value::Null);
+        let page = app.signed_in("qa@example.com").await;
+        let html = page.get(app.url(&format!("/programs/{program}/quality?by=agent"))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("+0.77 (n = 5)"), "the dashboard shows the relation");
+        // Beside the agent's quality, their contact KPIs: talk 40 s each, CSAT 4 of 5 at 4–5.
+        assert!(html.contains(">40 s<") && html.contains(">80.0 %<"), "AHT and CSAT beside the IQS");
+    }
 }
