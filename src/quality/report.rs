@@ -212,7 +212,6 @@ struct RollupRow {
 
 #[derive(sqlx::FromRow)]
 struct CriterionRow {
-    agent_code: String,
     criterion_key: String,
     principle: String,
     answers: i64,
@@ -288,13 +287,39 @@ pub async fn report(
         );
     }
     let (first, last) = (day_number(from), day_number(to));
-    let in_reach = |code: &str| codes.as_ref().is_none_or(|c| c.contains(code));
-
-    const ROLLUPS: &str = "SELECT day, agent_code, evaluations, scored, score_sum, score_sq_sum, passed, \
-        failed, rq_yes, rq_answered, disputed, upheld, partly_upheld, rejected FROM quality_rollups \
-        WHERE program_id = $1 AND day >= $2 AND day <= $3";
-    let rows: Vec<RollupRow> = on_db!(db, pool => sqlx::query_as(ROLLUPS)
-        .bind(program.id).bind(first).bind(last).fetch_all(pool).await)?;
+    // Only the agent codes within reach; the database sums, so a year of rollups comes back
+    // as one row per group.
+    let codes: Option<Vec<String>> = codes.map(|c| c.into_iter().collect());
+    let only = match &codes {
+        None => String::new(),
+        Some(c) if c.is_empty() => " AND 1 = 0".to_owned(),
+        Some(c) => {
+            let marks: Vec<String> = (0..c.len()).map(|i| format!("${}", i + 4)).collect();
+            format!(" AND agent_code IN ({})", marks.join(", "))
+        }
+    };
+    let (key, group) = if by.is_people() {
+        ("CAST(0 AS BIGINT) AS day, agent_code", "agent_code")
+    } else {
+        ("day, '' AS agent_code", "day")
+    };
+    let rollups = format!(
+        "SELECT {key}, CAST(SUM(evaluations) AS BIGINT) AS evaluations, \
+         CAST(SUM(scored) AS BIGINT) AS scored, SUM(score_sum) AS score_sum, \
+         SUM(score_sq_sum) AS score_sq_sum, CAST(SUM(passed) AS BIGINT) AS passed, \
+         CAST(SUM(failed) AS BIGINT) AS failed, CAST(SUM(rq_yes) AS BIGINT) AS rq_yes, \
+         CAST(SUM(rq_answered) AS BIGINT) AS rq_answered, CAST(SUM(disputed) AS BIGINT) AS disputed, \
+         CAST(SUM(upheld) AS BIGINT) AS upheld, CAST(SUM(partly_upheld) AS BIGINT) AS partly_upheld, \
+         CAST(SUM(rejected) AS BIGINT) AS rejected FROM quality_rollups \
+         WHERE program_id = $1 AND day >= $2 AND day <= $3{only} GROUP BY {group}"
+    );
+    let rows: Vec<RollupRow> = on_db!(db, pool => {
+        let mut q = sqlx::query_as(&rollups).bind(program.id).bind(first).bind(last);
+        for c in codes.iter().flatten() {
+            q = q.bind(c);
+        }
+        q.fetch_all(pool).await
+    })?;
     let teams = if by == GroupBy::Team {
         teams_of_codes(db, program.id).await?
     } else {
@@ -302,7 +327,7 @@ pub async fn report(
     };
     let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
     let mut total = Sums::default();
-    for r in rows.iter().filter(|r| in_reach(&r.agent_code)) {
+    for r in &rows {
         let s = Sums {
             evaluations: r.evaluations,
             scored: r.scored,
@@ -333,16 +358,23 @@ pub async fn report(
         .map(|(g, s)| line(g.clone(), s))
         .collect();
 
-    const CRITERIA: &str = "SELECT agent_code, criterion_key, principle, CAST(SUM(answers) AS BIGINT) AS answers, \
-        CAST(SUM(not_applicable) AS BIGINT) AS not_applicable, SUM(percent_sum) AS percent_sum, \
-        SUM(percent_sq_sum) AS percent_sq_sum, SUM(weight_sum) AS weight_sum, \
-        SUM(weighted_sum) AS weighted_sum FROM quality_criterion_rollups \
-        WHERE program_id = $1 AND day >= $2 AND day <= $3 \
-        GROUP BY agent_code, criterion_key, principle";
-    let rows: Vec<CriterionRow> = on_db!(db, pool => sqlx::query_as(CRITERIA)
-        .bind(program.id).bind(first).bind(last).fetch_all(pool).await)?;
+    let criteria_sql = format!(
+        "SELECT criterion_key, principle, CAST(SUM(answers) AS BIGINT) AS answers, \
+         CAST(SUM(not_applicable) AS BIGINT) AS not_applicable, SUM(percent_sum) AS percent_sum, \
+         SUM(percent_sq_sum) AS percent_sq_sum, SUM(weight_sum) AS weight_sum, \
+         SUM(weighted_sum) AS weighted_sum FROM quality_criterion_rollups \
+         WHERE program_id = $1 AND day >= $2 AND day <= $3{only} \
+         GROUP BY criterion_key, principle"
+    );
+    let rows: Vec<CriterionRow> = on_db!(db, pool => {
+        let mut q = sqlx::query_as(&criteria_sql).bind(program.id).bind(first).bind(last);
+        for c in codes.iter().flatten() {
+            q = q.bind(c);
+        }
+        q.fetch_all(pool).await
+    })?;
     let mut by_criterion: BTreeMap<(String, String), CriterionSums> = BTreeMap::new();
-    for r in rows.iter().filter(|r| in_reach(&r.agent_code)) {
+    for r in &rows {
         by_criterion
             .entry((r.criterion_key.clone(), r.principle.clone()))
             .or_default()
