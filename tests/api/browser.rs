@@ -676,47 +676,14 @@ async fn a_draft_is_edited_with_the_form_builder_by_keyboard_and_mouse() {
 
     // "Closing" goes above "Solution" by dragging its handle with the mouse.
     click_centred(&b, "#fb-collapse-all").await;
-    let handle = b
-        .find(Locator::Css(
-            "li.builder-section[data-key='closing'] > .builder-head > .builder-handle",
-        ))
-        .await
-        .unwrap();
-    let target = b
-        .find(Locator::Css(
-            "li.builder-section[data-key='solution'] > .builder-head",
-        ))
-        .await
-        .unwrap();
-    let arg = serde_json::to_value(&target).unwrap();
-    b.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
-        .await
-        .unwrap();
-    let drag = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveToElement {
-            element: handle,
-            duration: None,
-            x: 0,
-            y: 0,
-        })
-        .then(PointerAction::Down {
-            button: MOUSE_BUTTON_LEFT,
-        })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(100)),
-            x: 0,
-            y: -10,
-        })
-        .then(PointerAction::MoveToElement {
-            element: target,
-            duration: Some(Duration::from_millis(300)),
-            x: 0,
-            y: -4,
-        })
-        .then(PointerAction::Up {
-            button: MOUSE_BUTTON_LEFT,
-        });
-    b.perform_actions(drag).await.unwrap();
+    drag_onto(
+        &b,
+        "li.builder-section[data-key='closing'] > .builder-head > .builder-handle",
+        "li.builder-section[data-key='solution'] > .builder-head",
+        "center",
+        -4,
+    )
+    .await;
     wait_for_text(&b, "#builder-status", "Section “Closing” is now 3 of 5.").await;
 
     let png = b.screenshot().await.unwrap();
@@ -912,47 +879,14 @@ async fn the_form_builder_edits_points_undoes_removals_and_follows_the_json() {
     assert_eq!(builder_criteria(&b).await, all);
 
     // A criterion dragged onto the lower half of another lands after it, in that section.
-    let handle = b
-        .find(Locator::Css(
-            "li.builder-criterion[data-key='questioning'] > .builder-head > .builder-handle",
-        ))
-        .await
-        .unwrap();
-    let target = b
-        .find(Locator::Css(
-            "li.builder-criterion[data-key='identification'] > .builder-head",
-        ))
-        .await
-        .unwrap();
-    let arg = serde_json::to_value(&target).unwrap();
-    b.execute("arguments[0].scrollIntoView({block: 'start'});", vec![arg])
-        .await
-        .unwrap();
-    let drag = MouseActions::new("mouse".into())
-        .then(PointerAction::MoveToElement {
-            element: handle,
-            duration: None,
-            x: 0,
-            y: 0,
-        })
-        .then(PointerAction::Down {
-            button: MOUSE_BUTTON_LEFT,
-        })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(100)),
-            x: 0,
-            y: -10,
-        })
-        .then(PointerAction::MoveToElement {
-            element: target,
-            duration: Some(Duration::from_millis(300)),
-            x: 0,
-            y: 5,
-        })
-        .then(PointerAction::Up {
-            button: MOUSE_BUTTON_LEFT,
-        });
-    b.perform_actions(drag).await.unwrap();
+    drag_onto(
+        &b,
+        "li.builder-criterion[data-key='questioning'] > .builder-head > .builder-handle",
+        "li.builder-criterion[data-key='identification'] > .builder-head",
+        "start",
+        5,
+    )
+    .await;
     wait_for_text(
         &b,
         "#builder-status",
@@ -985,4 +919,39 @@ async fn the_form_builder_edits_points_undoes_removals_and_follows_the_json() {
     b.execute(broken, vec![]).await.unwrap();
     wait_for_text(&b, "#definition-error", "The JSON could not be read").await;
     b.close().await.unwrap();
+}
+
+/// Drags the element `handle` with the mouse onto `target`, `y` pixels off its centre, after
+/// scrolling the target into view (`block`: `start` or `center`).
+async fn drag_onto(b: &Client, handle: &str, target: &str, block: &str, y: i64) {
+    let handle = b.find(Locator::Css(handle)).await.unwrap();
+    let target = b.find(Locator::Css(target)).await.unwrap();
+    let arg = serde_json::to_value(&target).unwrap();
+    let scroll = format!("arguments[0].scrollIntoView({{block: '{block}'}});");
+    b.execute(&scroll, vec![arg]).await.unwrap();
+    let drag = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: handle,
+            duration: None,
+            x: 0,
+            y: 0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 0,
+            y: -10,
+        })
+        .then(PointerAction::MoveToElement {
+            element: target,
+            duration: Some(Duration::from_millis(300)),
+            x: 0,
+            y,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    b.perform_actions(drag).await.unwrap();
 }
