@@ -25,6 +25,8 @@ pub struct Program {
     pub timezone: String,
     pub active: bool,
     pub created_at: Timestamp,
+    /// Whether its client viewers see quality per agent and team, not only as a whole.
+    pub client_agent_detail: bool,
     /// How the program's KPIs are counted (docs/kpis.md).
     #[sqlx(flatten)]
     pub kpi: KpiSettings,
@@ -54,6 +56,8 @@ pub struct ProgramPatch {
     pub name: Option<String>,
     pub timezone: Option<String>,
     pub active: Option<bool>,
+    /// Whether client viewers see quality per agent and team.
+    pub client_agent_detail: Option<bool>,
     /// KPI settings to change; absent ones stay as they are.
     pub kpi: Option<KpiSettingsPatch>,
 }
@@ -71,7 +75,7 @@ macro_rules! kpi_columns {
 }
 
 const COLUMNS: &str = concat!(
-    "id, code, name, timezone, active, created_at, ",
+    "id, code, name, timezone, active, created_at, client_agent_detail, ",
     kpi_columns!()
 );
 
@@ -208,6 +212,9 @@ pub async fn update(
         None => current.timezone.clone(),
     };
     let active = patch.active.unwrap_or(current.active);
+    let client_agent_detail = patch
+        .client_agent_detail
+        .unwrap_or(current.client_agent_detail);
     let kpi = match &patch.kpi {
         Some(p) => current.kpi.patched(p)?,
         None => current.kpi,
@@ -217,15 +224,15 @@ pub async fn update(
     crate::contacts::bulk::lock_program(&mut tx, id).await?;
     let sql = format!(
         "UPDATE programs SET name = $1, timezone = $2, active = $3, answer_within_s = $4, \
-         short_abandon_s = $5, sl_target = $6, sl_variant = $7, response_sla_s = $8, fcr_days = $9 \
-         WHERE id = $10 RETURNING {COLUMNS}"
+         short_abandon_s = $5, sl_target = $6, sl_variant = $7, response_sla_s = $8, fcr_days = $9, \
+         client_agent_detail = $10 WHERE id = $11 RETURNING {COLUMNS}"
     );
     let s = &kpi.service;
     let updated: Program = on_tx!(&mut tx, c => sqlx::query_as(&sql)
         .bind(&name).bind(&tz).bind(active)
         .bind(i64::from(s.answer_within_s)).bind(i64::from(s.short_abandon_s)).bind(s.target)
         .bind(s.variant.as_str()).bind(i64::from(s.response_sla_s)).bind(i64::from(kpi.fcr_days))
-        .bind(id).fetch_one(c).await)?;
+        .bind(client_agent_detail).bind(id).fetch_one(c).await)?;
     let mut changes = Vec::new();
     if current.name != updated.name {
         changes.push(format!("name: {} → {}", current.name, updated.name));
@@ -238,6 +245,12 @@ pub async fn update(
     }
     if current.active != updated.active {
         changes.push(format!("active: {} → {}", current.active, updated.active));
+    }
+    if current.client_agent_detail != updated.client_agent_detail {
+        changes.push(format!(
+            "client_agent_detail: {} → {}",
+            current.client_agent_detail, updated.client_agent_detail
+        ));
     }
     changes.extend(current.kpi.describe_changes(&updated.kpi));
     let moved = current.timezone != updated.timezone;

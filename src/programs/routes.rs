@@ -233,6 +233,7 @@ struct ProgramForm {
     name: String,
     timezone: String,
     active: Option<String>,
+    client_agent_detail: Option<String>,
 }
 
 async fn admin_update_program(
@@ -247,6 +248,7 @@ async fn admin_update_program(
         name: Some(f.name),
         timezone: Some(f.timezone),
         active: Some(f.active.is_some()),
+        client_agent_detail: Some(f.client_agent_detail.is_some()),
         kpi: None,
     };
     match super::update(&app.db, &actor_of(&ctx.user, &meta), id, &patch).await {

@@ -4,7 +4,7 @@ use std::collections::btree_map::Entry;
 
 use super::evaluations::{self, Kind};
 use super::forms;
-use super::report::{GroupBy, QualityParams, codes_in_reach, period};
+use super::report::{Detail, QualityParams, codes_in_reach, period};
 use crate::auth::Principal;
 use crate::contacts::calendar::{day_number, day_start_utc};
 use crate::domain::format_utc;
@@ -48,7 +48,7 @@ pub async fn evaluations_csv(
     program: &Program,
     p: &QualityParams,
 ) -> AppResult<(Vec<u8>, String)> {
-    let codes = codes_in_reach(db, user, program.id, GroupBy::Agent).await?;
+    let codes = codes_in_reach(db, user, program.id, Detail::Evaluations).await?;
     let (from, to) = period(program, p)?;
     let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
     let (start, end) = (

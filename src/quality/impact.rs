@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::report::{GroupBy, QualityParams, codes_in_reach, period};
+use super::report::{Detail, QualityParams, codes_in_reach, period};
 use crate::auth::Principal;
 use crate::contacts::calendar::{day_number, day_start_utc};
 use crate::on_db;
@@ -70,7 +70,7 @@ pub async fn impact(
     program: &Program,
     p: &QualityParams,
 ) -> AppResult<Vec<CriterionImpact>> {
-    let codes = codes_in_reach(db, user, program.id, GroupBy::Month).await?;
+    let codes = codes_in_reach(db, user, program.id, Detail::Whole).await?;
     let (from, to) = period(program, p)?;
     let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
     let (start, end) = (

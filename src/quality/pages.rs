@@ -1313,7 +1313,7 @@ async fn dashboard_page(
         &app.db,
         &ctx.user,
         program.id,
-        super::report::GroupBy::Agent,
+        super::report::Detail::Evaluations,
     )
     .await
     .is_ok();

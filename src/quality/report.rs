@@ -149,12 +149,33 @@ fn line(group: String, s: &Sums) -> QualityLine {
     }
 }
 
+/// How finely a report shows people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// The program or a period as a whole.
+    Whole,
+    /// Figures per agent or team.
+    People,
+    /// Single evaluations, with their comments: never for planners and client viewers.
+    Evaluations,
+}
+
+impl From<GroupBy> for Detail {
+    fn from(by: GroupBy) -> Self {
+        if by.is_people() {
+            Detail::People
+        } else {
+            Detail::Whole
+        }
+    }
+}
+
 /// Whose evaluations a person's report covers: `None` for all.
 pub(crate) async fn codes_in_reach(
     db: &Db,
     user: &Principal,
     program: ProgramId,
-    by: GroupBy,
+    by: Detail,
 ) -> AppResult<Option<BTreeSet<String>>> {
     user.check(Capability::ViewProgram(program))?;
     let wide = user.is_admin()
@@ -168,10 +189,28 @@ pub(crate) async fn codes_in_reach(
     let scope = crate::people::agent_codes::figure_scope(db, user, program).await?;
     match scope {
         Some(codes) => Ok(Some(codes)),
-        // Planners and client viewers: the program's quality as a whole, never per person.
-        None if by.is_people() => Err(AppError::Forbidden),
+        None if by != Detail::Whole
+            && (by == Detail::Evaluations || !client_sees_agents(db, user, program).await?) =>
+        {
+            // Planners and client viewers: the program's quality as a whole, not per person,
+            // unless the program lets its client viewers see its agents.
+            Err(AppError::Forbidden)
+        }
         None => Ok(None),
     }
+}
+
+/// Whether the person views the program as a client and the program shows its client viewers
+/// quality per agent and team.
+async fn client_sees_agents(db: &Db, user: &Principal, program: ProgramId) -> AppResult<bool> {
+    let client = user
+        .grants
+        .iter()
+        .any(|g| g.role == Role::ClientViewer && g.program_id == Some(program));
+    Ok(client
+        && crate::programs::find(db, program)
+            .await?
+            .is_some_and(|p| p.client_agent_detail))
 }
 
 /// The team of each agent code of a program, by name.
@@ -278,7 +317,7 @@ pub async fn report(
             )
         })?,
     };
-    let codes = codes_in_reach(db, user, program.id, by).await?;
+    let codes = codes_in_reach(db, user, program.id, by.into()).await?;
     let (from, to) = period(program, p)?;
     let margin = p.margin.unwrap_or(5.0);
     if !(margin > 0.0 && margin <= 100.0) {

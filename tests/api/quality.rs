@@ -546,6 +546,14 @@ both_backends! {
         assert_eq!(s, StatusCode::FORBIDDEN, "client viewers see no one person's quality");
         let (s, r) = api.get(&client_viewer, &path("month")).await;
         assert_eq!((s, r["total"]["evaluations"].as_i64()), (StatusCode::OK, Some(6)));
+        // Unless the program lets them: then per agent too, but still no single evaluation.
+        let (s, p) = call(&api.c, reqwest::Method::PATCH, app.url(&format!("/api/v1/programs/{program}")), &admin, Some(json!({"client_agent_detail": true}))).await;
+        assert_eq!((s, p["client_agent_detail"].as_bool()), (StatusCode::OK, Some(true)), "{p}");
+        let (s, r) = api.get(&client_viewer, &path("agent")).await;
+        assert_eq!((s, r["lines"].as_array().map(Vec::len)), (StatusCode::OK, Some(2)));
+        let planner = app.token_for("planner@example.com").await;
+        let (s, _) = api.get(&planner, &path("agent")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "the switch is for client viewers");
         let (s, e) = api.get(&qa, &format!("/api/v1/programs/{program}/quality?by=queue")).await;
         assert_eq!((s, e["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("by")));
 
