@@ -141,6 +141,18 @@ pub async fn find_visible(db: &Db, user: &Principal, id: ProgramId) -> AppResult
     find(db, id).await?.ok_or(AppError::NotFound)
 }
 
+impl Program {
+    /// The program's time zone (UTC when the stored name is unknown).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+/// A program's time zone, for work that has only its id.
+pub async fn zone(db: &Db, id: ProgramId) -> AppResult<chrono_tz::Tz> {
+    Ok(find(db, id).await?.ok_or(AppError::NotFound)?.zone())
+}
+
 /// A program's KPI settings, read in the transaction that counts with them.
 pub async fn kpi_settings_in(tx: &mut Tx, id: ProgramId) -> Result<KpiSettings, sqlx::Error> {
     const SQL: &str = concat!("SELECT ", kpi_columns!(), " FROM programs WHERE id = $1");

@@ -121,13 +121,6 @@ pub async fn may_coach(
     }))
 }
 
-async fn zone(db: &Db, program: ProgramId) -> AppResult<Tz> {
-    let p = crate::programs::find(db, program)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(p.timezone.parse().unwrap_or(chrono_tz::UTC))
-}
-
 fn today(tz: Tz) -> i64 {
     day_number(chrono::Utc::now().with_timezone(&tz).date_naive())
 }
@@ -249,7 +242,7 @@ async fn read(db: &Db, id: i64) -> AppResult<Session> {
         WHERE session_id = $1 ORDER BY due_day, id";
     let rows: Vec<(i64, String, i64, Option<Timestamp>, String)> =
         on_db!(db, p => sqlx::query_as(ACTIONS).bind(id).fetch_all(p).await)?;
-    let today = today(zone(db, r.program_id).await?);
+    let today = today(crate::programs::zone(db, r.program_id).await?);
     Ok(Session {
         id: r.id,
         program_id: r.program_id,

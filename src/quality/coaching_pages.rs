@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use serde::Deserialize;
@@ -11,11 +11,11 @@ use serde::Deserialize;
 use super::coaching::{self, Done, NewAction, NewSession, Session};
 use super::evaluations::{self, Evaluation, Kind, Status};
 use super::notify::{self, Notification};
+use super::pages::{Fields, field, see_other};
 use super::report::{self, QualityParams};
 use crate::api::IdPath;
 use crate::auth::middleware::actor_of;
 use crate::auth::routes::form_error;
-use crate::contacts::calendar::day_number;
 use crate::domain::{PersonId, ProgramId, Role, format_utc};
 use crate::i18n::Tr;
 use crate::on_db;
@@ -36,14 +36,6 @@ pub fn pages() -> Router<AppState> {
         .route("/notifications", get(notifications_page).post(read_all))
         .route("/notifications/count", get(unread_count))
         .route("/my/quality", get(my_quality_page))
-}
-
-fn see_other(to: String) -> Response {
-    Redirect::to(&to).into_response()
-}
-
-fn today() -> i64 {
-    day_number(chrono::Utc::now().date_naive())
 }
 
 // ---- Sessions ----
@@ -144,17 +136,6 @@ async fn new_session_page(
     new_view(&app, &ctx, q.evaluation, StatusCode::OK, None).await
 }
 
-/// The session form's fields: `action_description` and `action_due` repeat, one per action.
-type Fields = Vec<(String, String)>;
-
-fn field(fields: &Fields, name: &str) -> String {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
-}
-
 async fn create_session(
     State(app): State<AppState>,
     ctx: PageCtx,
@@ -162,6 +143,8 @@ async fn create_session(
     FormBody(fields): FormBody<Fields>,
 ) -> AppResult<Response> {
     let evaluation: i64 = field(&fields, "evaluation")
+        .unwrap_or_default()
+        .to_owned()
         .parse()
         .map_err(|_| AppError::NotFound)?;
     let (e, _) = coachable(&app, &ctx, evaluation).await?;
@@ -178,9 +161,11 @@ async fn create_session(
     let input = NewSession {
         program_id: e.program_id,
         agent_id: e.agent_id.ok_or(AppError::NotFound)?,
-        strengths: field(&fields, "strengths"),
-        improvements: field(&fields, "improvements"),
-        notes: field(&fields, "notes"),
+        strengths: field(&fields, "strengths").unwrap_or_default().to_owned(),
+        improvements: field(&fields, "improvements")
+            .unwrap_or_default()
+            .to_owned(),
+        notes: field(&fields, "notes").unwrap_or_default().to_owned(),
         evaluation_ids: vec![e.id],
         actions,
     };
@@ -263,7 +248,7 @@ struct NotificationsTemplate<'a> {
 
 async fn notifications_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
     let tr = ctx.tr;
-    let rows = notify::list(&app.db, ctx.user.person_id, today())
+    let rows = notify::list(&app.db, ctx.user.person_id, notify::today())
         .await?
         .into_iter()
         .map(|n| {
@@ -289,7 +274,7 @@ async fn read_all(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Respon
 
 /// The unread count for the badge beside "Notifications" (empty when none).
 async fn unread_count(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
-    let n = notify::unread(&app.db, ctx.user.person_id, today()).await?;
+    let n = notify::unread(&app.db, ctx.user.person_id, notify::today()).await?;
     let body = if n == 0 {
         String::new()
     } else {
@@ -369,11 +354,7 @@ async fn my_quality_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult
             .filter(|c| !strong.iter().any(|s| s.criterion == c.criterion))
             .cloned()
             .collect();
-        let chart = crate::web::page::script_json(&serde_json::json!({
-            "labels": r.lines.iter().map(|l| l.group.clone()).collect::<Vec<_>>(),
-            "iqs": r.lines.iter().map(|l| l.iqs.map(|e| e.value)).collect::<Vec<_>>(),
-            "rq": r.lines.iter().map(|l| l.rq.map(|e| e.value * 100.0)).collect::<Vec<_>>(),
-        }));
+        let chart = super::pages::quality_chart(&r.lines);
         programs.push(MyProgram {
             name: program.name,
             report: r,

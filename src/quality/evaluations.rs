@@ -4,8 +4,6 @@
 
 use std::collections::BTreeSet;
 
-use chrono_tz::Tz;
-
 use serde::Deserialize;
 
 use super::forms::{self, FormVersion, VersionStatus};
@@ -42,6 +40,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The interface text's key for the kind.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Kind::Evaluation => "quality.kind_evaluation",
+            Kind::SelfEvaluation => "quality.kind_self",
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Kind::Evaluation => "evaluation",
@@ -423,6 +429,11 @@ pub(crate) async fn event(
 
 /// Reads an evaluation whole, scoring its answers again with its form version.
 pub(crate) async fn read(db: &Db, id: i64) -> AppResult<Evaluation> {
+    Ok(read_with_form(db, id).await?.0)
+}
+
+/// An evaluation with the form version it was made with.
+pub(crate) async fn read_with_form(db: &Db, id: i64) -> AppResult<(Evaluation, FormVersion)> {
     let sql = format!(
         "SELECT {COLUMNS} FROM evaluations e JOIN people p ON p.id = e.evaluator_id WHERE e.id = $1"
     );
@@ -445,7 +456,7 @@ pub(crate) async fn read(db: &Db, id: i64) -> AppResult<Evaluation> {
     let scored = scoring::score(&version.form, channel, &as_answers(&answers))
         .map_err(|e| anyhow::anyhow!("stored answers no longer fit their form: {e}"))?;
     let bad = |what: &str| anyhow::anyhow!("evaluation {id} has an unknown {what}");
-    Ok(Evaluation {
+    let e = Evaluation {
         id: row.id,
         program_id: row.program_id,
         contact_id: row.contact_id,
@@ -482,7 +493,8 @@ pub(crate) async fn read(db: &Db, id: i64) -> AppResult<Evaluation> {
         resolution_note: row.resolution_note,
         disputes: super::workflow::disputes_of(db, id).await?,
         history: super::workflow::history_of(db, id).await?,
-    })
+    };
+    Ok((e, version))
 }
 
 pub(crate) fn as_answers(stored: &[StoredAnswer]) -> Vec<Answer> {
@@ -517,9 +529,18 @@ async fn may_read(db: &Db, user: &Principal, e: &Evaluation) -> AppResult<bool> 
 
 /// One evaluation, if the person may read it; anything else is "not found".
 pub async fn get(db: &Db, user: &Principal, id: i64) -> AppResult<Evaluation> {
-    let e = read(db, id).await?;
+    Ok(get_with_form(db, user, id).await?.0)
+}
+
+/// [`get`], with the evaluation's form version.
+pub async fn get_with_form(
+    db: &Db,
+    user: &Principal,
+    id: i64,
+) -> AppResult<(Evaluation, FormVersion)> {
+    let (e, version) = read_with_form(db, id).await?;
     if may_read(db, user, &e).await? {
-        Ok(e)
+        Ok((e, version))
     } else {
         Err(AppError::NotFound)
     }
@@ -541,8 +562,8 @@ pub async fn of_contact(db: &Db, user: &Principal, contact: i64) -> AppResult<Ve
 }
 
 /// The person's own draft, for a change; others' evaluations are not found.
-async fn own_draft(db: &Db, user: &Principal, id: i64) -> AppResult<Evaluation> {
-    let e = get(db, user, id).await?;
+async fn own_draft(db: &Db, user: &Principal, id: i64) -> AppResult<(Evaluation, FormVersion)> {
+    let (e, version) = get_with_form(db, user, id).await?;
     if e.evaluator_id != user.person_id {
         return Err(AppError::Forbidden);
     }
@@ -552,7 +573,7 @@ async fn own_draft(db: &Db, user: &Principal, id: i64) -> AppResult<Evaluation> 
             message: "the evaluation was submitted and can no longer be edited".into(),
         });
     }
-    Ok(e)
+    Ok((e, version))
 }
 
 async fn store_scores(tx: &mut Tx, id: i64, s: &Scored) -> Result<(), sqlx::Error> {
@@ -598,16 +619,13 @@ pub(crate) async fn write_answers(
 
 /// Saves a draft's answers and comment; answers that do not fit the form are refused whole.
 pub async fn save(db: &Db, user: &Principal, id: i64, input: &SaveInput) -> AppResult<Evaluation> {
-    let e = own_draft(db, user, id).await?;
+    let (e, version) = own_draft(db, user, id).await?;
     if input.comment.chars().count() > 8000 {
         return Err(AppError::InvalidAt {
             field: "comment".into(),
             message: "is longer than 8000 characters".into(),
         });
     }
-    let version = forms::version(db, e.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let channel = Channel::parse(&e.channel).map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let scored = scoring::score(&version.form, channel, &input.answers)?;
     let mut tx = db.begin().await?;
@@ -626,20 +644,9 @@ pub async fn save(db: &Db, user: &Principal, id: i64, input: &SaveInput) -> AppR
     read(db, id).await
 }
 
-/// An evaluation's form version and its program's time zone, which place it in the rollups.
-pub(crate) async fn form_and_zone(db: &Db, e: &Evaluation) -> AppResult<(FormVersion, Tz)> {
-    let version = forms::version(db, e.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let program = crate::programs::find(db, e.program_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((version, program.timezone.parse().unwrap_or(chrono_tz::UTC)))
-}
-
 /// Submits a complete draft: every criterion that applies has an answer.
 pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppResult<Evaluation> {
-    let e = own_draft(db, user, id).await?;
+    let (e, version) = own_draft(db, user, id).await?;
     if let Some(first) = e.missing.first() {
         return Err(AppError::InvalidAt {
             field: format!("answers.{first}"),
@@ -651,7 +658,7 @@ pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppRes
         });
     }
     let at = now();
-    let (version, tz) = form_and_zone(db, &e).await?;
+    let tz = crate::programs::zone(db, e.program_id).await?;
     let mut after = e.clone();
     after.status = Status::Submitted;
     after.submitted_at = Some(at);

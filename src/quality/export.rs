@@ -50,7 +50,7 @@ pub async fn evaluations_csv(
 ) -> AppResult<(Vec<u8>, String)> {
     let codes = codes_in_reach(db, user, program.id, Detail::Evaluations).await?;
     let (from, to) = period(program, p)?;
-    let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let tz = program.zone();
     let (start, end) = (
         day_start_utc(tz, day_number(from)),
         day_start_utc(tz, day_number(to) + 1),

@@ -72,7 +72,7 @@ pub async fn impact(
 ) -> AppResult<Vec<CriterionImpact>> {
     let codes = codes_in_reach(db, user, program.id, Detail::Whole).await?;
     let (from, to) = period(program, p)?;
-    let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let tz = program.zone();
     let (start, end) = (
         day_start_utc(tz, day_number(from)),
         day_start_utc(tz, day_number(to) + 1),

@@ -55,6 +55,11 @@ pub struct Notification {
     pub read: bool,
 }
 
+/// Today's day number (UTC), against which coaching actions fall due.
+pub fn today() -> i64 {
+    crate::contacts::calendar::day_number(chrono::Utc::now().date_naive())
+}
+
 /// Days before its due day that an open coaching action is announced.
 pub const ACTION_NOTICE_DAYS: i64 = 2;
 

@@ -59,15 +59,8 @@ pub fn pages() -> Router<AppState> {
         .route("/evaluations/{id}/resolve", post(resolve))
 }
 
-fn see_other(to: String) -> Response {
+pub(super) fn see_other(to: String) -> Response {
     Redirect::to(&to).into_response()
-}
-
-fn kind_key(k: Kind) -> &'static str {
-    match k {
-        Kind::Evaluation => "quality.kind_evaluation",
-        Kind::SelfEvaluation => "quality.kind_self",
-    }
 }
 
 fn score_text(score: Option<f64>) -> String {
@@ -104,7 +97,7 @@ pub async fn contact_evaluations(
             .into_iter()
             .map(|e| EvaluationRow {
                 id: e.id,
-                kind: kind_key(e.kind).into(),
+                kind: e.kind.label_key().into(),
                 evaluator: e.evaluator_name,
                 status: e.status.label_key().into(),
                 score: score_text(e.score),
@@ -749,10 +742,7 @@ async fn evaluation_view(
     status: StatusCode,
     error: Option<String>,
 ) -> AppResult<Response> {
-    let e = evaluations::get(&app.db, &ctx.user, id).await?;
-    let version = forms::version(&app.db, e.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (e, version) = evaluations::get_with_form(&app.db, &ctx.user, id).await?;
     let v = open_contact(app, &ctx.user, meta, e.contact_id).await?;
     let channel = Channel::parse(&e.channel).ok();
     let other = other_view(&app.db, &ctx.user, &e).await?;
@@ -785,22 +775,17 @@ async fn evaluation_view(
             .map(|d| dispute_view(tr, d));
     }
     let mine = e.evaluator_id == ctx.user.person_id;
-    let answerable = e.status == Status::Submitted
-        && e.kind == Kind::Evaluation
-        && evaluations::own_codes(&app.db, ctx.user.person_id, e.program_id)
-            .await?
-            .contains(&e.agent_code);
-    let resolvable = e.status == Status::Disputed && !answerable && {
-        let queue = workflow::queue(&app.db, &ctx.user, Some(e.program_id)).await?;
-        queue.iter().any(|d| d.evaluation_id == e.id)
-    };
+    let answerable =
+        e.status == Status::Submitted && workflow::is_its_agent(&app.db, &ctx.user, &e).await?;
+    let resolvable =
+        e.status == Status::Disputed && workflow::may_resolve(&app.db, &ctx.user, &e).await?;
     let coachable = match e.agent_id {
         Some(agent) if e.kind == Kind::Evaluation && e.status != Status::Draft => {
             super::coaching::may_coach(&app.db, &ctx.user, e.program_id, agent).await?
         }
         _ => false,
     };
-    let title = format!("{} · {}", tr.t(kind_key(e.kind)), v.c.external_id);
+    let title = format!("{} · {}", tr.t(e.kind.label_key()), v.c.external_id);
     ctx.render_status(
         status,
         &title,
@@ -814,9 +799,9 @@ async fn evaluation_view(
             answerable,
             resolvable,
             coachable,
-            other_label: other.map(|o| tr.t(kind_key(o.kind))),
+            other_label: other.map(|o| tr.t(o.kind.label_key())),
             status: tr.t(e.status.label_key()),
-            kind: tr.t(kind_key(e.kind)),
+            kind: tr.t(e.kind.label_key()),
             score: score_text(e.score),
             resolution: outcome_label(tr, e.resolution.as_deref()),
             history: e
@@ -864,9 +849,9 @@ async fn back_to_evaluation(
 }
 
 /// A page form's fields, `answer:<criterion>` and the like, by name.
-type Fields = Vec<(String, String)>;
+pub(super) type Fields = Vec<(String, String)>;
 
-fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(k, _)| k == name)
@@ -888,10 +873,7 @@ async fn save_evaluation(
     IdPath(id): IdPath<i64>,
     FormBody(fields): FormBody<Fields>,
 ) -> AppResult<Response> {
-    let e = evaluations::get(&app.db, &ctx.user, id).await?;
-    let version = forms::version(&app.db, e.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (_, version) = evaluations::get_with_form(&app.db, &ctx.user, id).await?;
     let comments: BTreeMap<&str, &str> = fields
         .iter()
         .filter_map(|(k, v)| k.strip_prefix("note:").map(|c| (c, v.as_str())))
@@ -941,10 +923,7 @@ async fn dispute(
     IdPath(id): IdPath<i64>,
     FormBody(fields): FormBody<Fields>,
 ) -> AppResult<Response> {
-    let e = evaluations::get(&app.db, &ctx.user, id).await?;
-    let version = forms::version(&app.db, e.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (e, version) = evaluations::get_with_form(&app.db, &ctx.user, id).await?;
     let items: Vec<DisputeItem> = e
         .answers
         .iter()
@@ -1186,6 +1165,15 @@ async fn agent_kpis(
         .collect())
 }
 
+/// IQS and evaluated RQ (in percent) per report line, for the page's chart.
+pub(super) fn quality_chart(lines: &[super::report::QualityLine]) -> String {
+    crate::web::page::script_json(&serde_json::json!({
+        "labels": lines.iter().map(|l| l.group.clone()).collect::<Vec<_>>(),
+        "iqs": lines.iter().map(|l| l.iqs.map(|e| e.value)).collect::<Vec<_>>(),
+        "rq": lines.iter().map(|l| l.rq.map(|e| e.value * 100.0)).collect::<Vec<_>>(),
+    }))
+}
+
 #[derive(Deserialize, Default)]
 struct DashboardQuery {
     from: Option<String>,
@@ -1283,11 +1271,7 @@ async fn dashboard_page(
         selected: b == by,
     })
     .collect();
-    let chart = crate::web::page::script_json(&serde_json::json!({
-        "labels": r.lines.iter().map(|l| l.group.clone()).collect::<Vec<_>>(),
-        "iqs": r.lines.iter().map(|l| l.iqs.map(|e| e.value)).collect::<Vec<_>>(),
-        "rq": r.lines.iter().map(|l| l.rq.map(|e| e.value * 100.0)).collect::<Vec<_>>(),
-    }));
+    let chart = quality_chart(&r.lines);
     let export =
         serde_urlencoded::to_string([("from", &r.from), ("to", &r.to)]).unwrap_or_default();
     let mut lines: Vec<LineView> = r.lines.iter().map(line_view).collect();

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::catalogue::{self, Catalogue};
+use super::evaluations::has_program_grant;
 use super::forms;
 use super::rollup::{CriterionSums, Sums};
 use crate::auth::{Capability, Principal};
@@ -178,11 +179,7 @@ pub(crate) async fn codes_in_reach(
     by: Detail,
 ) -> AppResult<Option<BTreeSet<String>>> {
     user.check(Capability::ViewProgram(program))?;
-    let wide = user.is_admin()
-        || user
-            .grants
-            .iter()
-            .any(|g| g.role == Role::Evaluator && g.program_id == Some(program));
+    let wide = user.is_admin() || has_program_grant(user, program, Role::Evaluator);
     if wide {
         return Ok(None);
     }
@@ -203,11 +200,7 @@ pub(crate) async fn codes_in_reach(
 /// Whether the person views the program as a client and the program shows its client viewers
 /// quality per agent and team.
 async fn client_sees_agents(db: &Db, user: &Principal, program: ProgramId) -> AppResult<bool> {
-    let client = user
-        .grants
-        .iter()
-        .any(|g| g.role == Role::ClientViewer && g.program_id == Some(program));
-    Ok(client
+    Ok(has_program_grant(user, program, Role::ClientViewer)
         && crate::programs::find(db, program)
             .await?
             .is_some_and(|p| p.client_agent_detail))
@@ -235,30 +228,16 @@ async fn teams_of_codes(
 struct RollupRow {
     day: i64,
     agent_code: String,
-    evaluations: i64,
-    scored: i64,
-    score_sum: f64,
-    score_sq_sum: f64,
-    passed: i64,
-    failed: i64,
-    rq_yes: i64,
-    rq_answered: i64,
-    disputed: i64,
-    upheld: i64,
-    partly_upheld: i64,
-    rejected: i64,
+    #[sqlx(flatten)]
+    sums: Sums,
 }
 
 #[derive(sqlx::FromRow)]
 struct CriterionRow {
     criterion_key: String,
     principle: String,
-    answers: i64,
-    not_applicable: i64,
-    percent_sum: f64,
-    percent_sq_sum: f64,
-    weight_sum: f64,
-    weighted_sum: f64,
+    #[sqlx(flatten)]
+    sums: CriterionSums,
 }
 
 /// The names criteria had in the program's newest form versions.
@@ -283,7 +262,7 @@ pub(crate) async fn criterion_names(
 
 /// The report's days, in the program's time zone: `from` to `to`, both included.
 pub fn period(program: &Program, p: &QualityParams) -> AppResult<(NaiveDate, NaiveDate)> {
-    let tz: chrono_tz::Tz = program.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let tz = program.zone();
     let to = match given(&p.to) {
         Some(t) => date("to", t)?,
         None => chrono::Utc::now().with_timezone(&tz).date_naive(),
@@ -367,20 +346,7 @@ pub async fn report(
     let mut groups: BTreeMap<String, Sums> = BTreeMap::new();
     let mut total = Sums::default();
     for r in &rows {
-        let s = Sums {
-            evaluations: r.evaluations,
-            scored: r.scored,
-            score_sum: r.score_sum,
-            score_sq_sum: r.score_sq_sum,
-            passed: r.passed,
-            failed: r.failed,
-            rq_yes: r.rq_yes,
-            rq_answered: r.rq_answered,
-            disputed: r.disputed,
-            upheld: r.upheld,
-            partly_upheld: r.partly_upheld,
-            rejected: r.rejected,
-        };
+        let s = &r.sums;
         let label = match by {
             GroupBy::Day => date_of(r.day).to_string(),
             GroupBy::Week => date_of(week_of(r.day)).to_string(),
@@ -388,8 +354,8 @@ pub async fn report(
             GroupBy::Agent => r.agent_code.clone(),
             GroupBy::Team => teams.get(&r.agent_code).cloned().unwrap_or_default(),
         };
-        groups.entry(label).or_default().merge(&s);
-        total.merge(&s);
+        groups.entry(label).or_default().merge(s);
+        total.merge(s);
     }
     let lines: Vec<QualityLine> = groups
         .iter()
@@ -417,14 +383,7 @@ pub async fn report(
         by_criterion
             .entry((r.criterion_key.clone(), r.principle.clone()))
             .or_default()
-            .merge(&CriterionSums {
-                answers: r.answers,
-                not_applicable: r.not_applicable,
-                percent_sum: r.percent_sum,
-                percent_sq_sum: r.percent_sq_sum,
-                weight_sum: r.weight_sum,
-                weighted_sum: r.weighted_sum,
-            });
+            .merge(&r.sums);
     }
     let names = criterion_names(db, program.id).await?;
     let principle_names: BTreeMap<String, String> =

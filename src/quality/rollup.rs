@@ -15,8 +15,8 @@ use crate::domain::ProgramId;
 use crate::on_tx;
 use crate::store::Tx;
 
-/// The figures one evaluation adds to its rollup row.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The figures one evaluation adds to its rollup row, and what a report reads back.
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
 pub struct Sums {
     pub evaluations: i64,
     pub scored: i64,
@@ -67,7 +67,7 @@ impl Sums {
 }
 
 /// One criterion's share of an evaluation.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
 pub struct CriterionSums {
     pub answers: i64,
     pub not_applicable: i64,

@@ -581,8 +581,9 @@ pub async fn api_notifications(
     State(app): State<AppState>,
     user: ApiUser,
 ) -> AppResult<Json<Vec<Notification>>> {
-    let today = crate::contacts::calendar::day_number(chrono::Utc::now().date_naive());
-    Ok(Json(notify::list(&app.db, user.0.person_id, today).await?))
+    Ok(Json(
+        notify::list(&app.db, user.0.person_id, notify::today()).await?,
+    ))
 }
 
 /// Mark all of the caller's notifications read.

@@ -6,10 +6,10 @@
 use serde::Deserialize;
 
 use super::evaluations::{
-    self, Evaluation, Kind, Status, as_answers, event, form_and_zone, has_program_grant, own_codes,
-    read, stored_value, write_answers,
+    self, Evaluation, Kind, Status, as_answers, event, has_program_grant, own_codes, read,
+    stored_value, write_answers,
 };
-use super::forms;
+use super::forms::FormVersion;
 use super::scale::AnswerValue;
 use super::scoring::{self, Answer};
 use super::{notify, rollup};
@@ -69,7 +69,7 @@ pub(crate) async fn history_of(db: &Db, id: i64) -> Result<Vec<HistoryEntry>, sq
 }
 
 /// Whether the person is the agent the evaluation is about.
-async fn is_its_agent(db: &Db, user: &Principal, e: &Evaluation) -> AppResult<bool> {
+pub(crate) async fn is_its_agent(db: &Db, user: &Principal, e: &Evaluation) -> AppResult<bool> {
     if e.kind != Kind::Evaluation || e.agent_code.is_empty() {
         return Ok(false);
     }
@@ -81,7 +81,7 @@ async fn is_its_agent(db: &Db, user: &Principal, e: &Evaluation) -> AppResult<bo
 
 /// Whether the person may resolve disputes about this evaluation's agent: administrators, the
 /// program's evaluators, and the agent's team lead; never the agent.
-async fn may_resolve(db: &Db, user: &Principal, e: &Evaluation) -> AppResult<bool> {
+pub(crate) async fn may_resolve(db: &Db, user: &Principal, e: &Evaluation) -> AppResult<bool> {
     if is_its_agent(db, user, e).await? {
         return Ok(false);
     }
@@ -105,8 +105,8 @@ fn not_now(message: impl Into<String>) -> AppError {
 }
 
 /// The submitted evaluation of the agent's own contact, for the agent to answer.
-async fn for_its_agent(db: &Db, user: &Principal, id: i64) -> AppResult<Evaluation> {
-    let e = evaluations::get(db, user, id).await?;
+async fn for_its_agent(db: &Db, user: &Principal, id: i64) -> AppResult<(Evaluation, FormVersion)> {
+    let (e, version) = evaluations::get_with_form(db, user, id).await?;
     if !is_its_agent(db, user, &e).await? {
         return Err(AppError::Forbidden);
     }
@@ -116,7 +116,7 @@ async fn for_its_agent(db: &Db, user: &Principal, id: i64) -> AppResult<Evaluati
             status_word(e.status)
         )));
     }
-    Ok(e)
+    Ok((e, version))
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -136,7 +136,7 @@ pub async fn acknowledge(
     actor: &Actor,
     id: i64,
 ) -> AppResult<Evaluation> {
-    let e = for_its_agent(db, user, id).await?;
+    let (e, _) = for_its_agent(db, user, id).await?;
     let mut tx = db.begin().await?;
     const SQL: &str = "UPDATE evaluations SET status = 'acknowledged', acknowledged_at = $1, updated_at = $1 \
         WHERE id = $2 AND status = 'submitted'";
@@ -189,7 +189,7 @@ pub async fn dispute(
     id: i64,
     input: &DisputeInput,
 ) -> AppResult<Evaluation> {
-    let e = for_its_agent(db, user, id).await?;
+    let (e, version) = for_its_agent(db, user, id).await?;
     let submitted = e.submitted_at.unwrap_or(0);
     if now() > submitted + DISPUTE_WINDOW_DAYS * DAY_MS {
         return Err(not_now(format!(
@@ -202,9 +202,6 @@ pub async fn dispute(
             "name at least one criterion to dispute",
         ));
     }
-    let version = forms::version(db, e.form_version_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     let mut rows = Vec::new();
     for (i, item) in input.items.iter().enumerate() {
         let Some(answer) = e.answers.iter().find(|a| a.criterion == item.criterion) else {
@@ -260,7 +257,7 @@ pub async fn dispute(
         ));
     }
     let at = now();
-    let (_, tz) = form_and_zone(db, &e).await?;
+    let tz = crate::programs::zone(db, e.program_id).await?;
     let before = rollup::share(&e, &version.form, tz);
     let mut after = e.clone();
     after.status = Status::Disputed;
@@ -334,7 +331,7 @@ pub async fn resolve(
     id: i64,
     input: &ResolveInput,
 ) -> AppResult<Evaluation> {
-    let e = evaluations::get(db, user, id).await?;
+    let (e, version) = evaluations::get_with_form(db, user, id).await?;
     if !may_resolve(db, user, &e).await? {
         return Err(AppError::Forbidden);
     }
@@ -389,7 +386,7 @@ pub async fn resolve(
             a.value = AnswerValue::from_stored(&d.proposed_value);
         }
     }
-    let (version, tz) = form_and_zone(db, &e).await?;
+    let tz = crate::programs::zone(db, e.program_id).await?;
     let channel = Channel::parse(&e.channel).map_err(|x| anyhow::anyhow!(x.to_string()))?;
     let scored = scoring::score(&version.form, channel, &answers)?;
     let count = e.disputes.iter().filter(|d| upheld(&d.criterion)).count();
