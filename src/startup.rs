@@ -87,6 +87,11 @@ async fn housekeeping(db: Db) {
         if let Err(e) = crate::auth::throttle::purge_old(&db).await {
             tracing::warn!(error = %e, "could not purge old sign-in attempts");
         }
+        match crate::quality::sampling::store::run_due(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(plans = n, "sampled the last week"),
+            Err(e) => tracing::warn!(error = %e, "could not run the sampling plans"),
+        }
     }
 }
 

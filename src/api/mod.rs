@@ -142,6 +142,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(quality::routes::api_action_done))
         .routes(routes!(quality::routes::api_notifications))
         .routes(routes!(quality::routes::api_notifications_read))
+        .routes(routes!(
+            quality::sampling::routes::api_plans,
+            quality::sampling::routes::api_create_plan
+        ))
+        .routes(routes!(
+            quality::sampling::routes::api_plan,
+            quality::sampling::routes::api_update_plan
+        ))
+        .routes(routes!(quality::sampling::routes::api_run))
+        .routes(routes!(quality::sampling::routes::api_assignments))
+        .routes(routes!(quality::sampling::routes::api_reassign))
+        .routes(routes!(quality::sampling::routes::api_tracking))
 }
 
 /// The OpenAPI document.

@@ -46,6 +46,17 @@ pub fn next_month(month: i64) -> i64 {
     day_number(next)
 }
 
+/// The local day an instant (UTC ms) falls on in `tz`.
+pub fn local_day(tz: Tz, ms: i64) -> i64 {
+    let at = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    day_number(at.with_timezone(&tz).date_naive())
+}
+
+/// Today in `tz`.
+pub fn today_in(tz: Tz) -> i64 {
+    local_day(tz, chrono::Utc::now().timestamp_millis())
+}
+
 /// When local day `day` starts in `tz`, UTC ms. On the rare zones where clocks skip midnight,
 /// the day starts at the first local time that exists.
 pub fn day_start_utc(tz: Tz, day: i64) -> i64 {

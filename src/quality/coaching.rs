@@ -2,14 +2,13 @@
 //! improvement points and agreed actions with due dates; the agent acknowledges it, and actions
 //! are followed up until done.
 
-use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::evaluations::{self, Kind, Status, has_program_grant};
 use super::notify;
 use crate::audit::{self, Actor, Event};
 use crate::auth::Principal;
-use crate::contacts::calendar::{date_of, day_number};
+use crate::contacts::calendar::{date_of, day_number, today_in};
 use crate::contacts::routes::date;
 use crate::domain::{PersonId, ProgramId, Role, Timestamp, now};
 use crate::store::Db;
@@ -119,10 +118,6 @@ pub async fn may_coach(
                 .iter()
                 .any(|g| g.role == Role::Agent && g.team_id.is_some() && g.team_id == mine.team_id)
     }))
-}
-
-fn today(tz: Tz) -> i64 {
-    day_number(chrono::Utc::now().with_timezone(&tz).date_naive())
 }
 
 /// Records a session; the agent is told.
@@ -242,7 +237,7 @@ async fn read(db: &Db, id: i64) -> AppResult<Session> {
         WHERE session_id = $1 ORDER BY due_day, id";
     let rows: Vec<(i64, String, i64, Option<Timestamp>, String)> =
         on_db!(db, p => sqlx::query_as(ACTIONS).bind(id).fetch_all(p).await)?;
-    let today = today(crate::programs::zone(db, r.program_id).await?);
+    let today = today_in(crate::programs::zone(db, r.program_id).await?);
     Ok(Session {
         id: r.id,
         program_id: r.program_id,

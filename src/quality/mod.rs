@@ -14,6 +14,7 @@ pub mod pages;
 pub mod report;
 pub mod rollup;
 pub mod routes;
+pub mod sampling;
 pub mod scale;
 pub mod scoring;
 pub mod templates;

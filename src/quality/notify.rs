@@ -14,6 +14,7 @@ pub enum Kind {
     EvaluationDisputed,
     DisputeResolved,
     CoachingSession,
+    SamplesAssigned,
 }
 
 impl Kind {
@@ -23,6 +24,7 @@ impl Kind {
             Kind::EvaluationDisputed => "evaluation_disputed",
             Kind::DisputeResolved => "dispute_resolved",
             Kind::CoachingSession => "coaching_session",
+            Kind::SamplesAssigned => "samples_assigned",
         }
     }
 }
@@ -48,7 +50,7 @@ pub struct Notification {
     pub id: Option<i64>,
     pub at: Timestamp,
     /// `evaluation_submitted`, `evaluation_disputed`, `dispute_resolved`, `coaching_session`,
-    /// `action_due`.
+    /// `samples_assigned`, `action_due`.
     pub kind: String,
     pub detail: String,
     pub link: String,

@@ -15,6 +15,7 @@ mod import;
 mod kpi;
 mod quality;
 mod rollups;
+mod sampling;
 mod shell;
 mod two_servers;
 mod upload;

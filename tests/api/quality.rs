@@ -25,7 +25,7 @@ X-1,phone,someone.else,2026-03-02 13:00:00,2026-03-02 13:00:10,2026-03-02 13:05:
 X-2,phone,someone.else,2026-03-02 14:00:00,2026-03-02 14:00:10,2026-03-02 14:05:00
 ";
 
-async fn call(
+pub(crate) async fn call(
     c: &reqwest::Client,
     method: reqwest::Method,
     url: String,
@@ -42,13 +42,13 @@ async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-struct Api<'a> {
-    app: &'a TestApp,
-    c: reqwest::Client,
+pub(crate) struct Api<'a> {
+    pub(crate) app: &'a TestApp,
+    pub(crate) c: reqwest::Client,
 }
 
 impl Api<'_> {
-    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
         call(
             &self.c,
             reqwest::Method::GET,
@@ -58,7 +58,7 @@ impl Api<'_> {
         )
         .await
     }
-    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         call(
             &self.c,
             reqwest::Method::POST,
@@ -68,7 +68,7 @@ impl Api<'_> {
         )
         .await
     }
-    async fn put(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn put(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         call(
             &self.c,
             reqwest::Method::PUT,
@@ -92,7 +92,7 @@ fn builder_settings(html: &str) -> Value {
 }
 
 /// Creates and publishes the worked example's form in ACME-DE; returns the version id.
-async fn publish_example(api: &Api<'_>, admin: &str, mode: &str) -> i64 {
+pub(crate) async fn publish_example(api: &Api<'_>, admin: &str, mode: &str) -> i64 {
     let a = api.app.program_id("ACME-DE").await.0;
     let (s, _) = api
         .post(
@@ -123,7 +123,7 @@ async fn publish_example(api: &Api<'_>, admin: &str, mode: &str) -> i64 {
 }
 
 /// Starts, fills and submits an evaluation as `token`; returns the submitted evaluation.
-async fn evaluate(api: &Api<'_>, token: &str, contact: i64, answers: Value) -> Value {
+pub(crate) async fn evaluate(api: &Api<'_>, token: &str, contact: i64, answers: Value) -> Value {
     let (s, e) = api
         .post(
             token,
@@ -154,7 +154,7 @@ async fn evaluate(api: &Api<'_>, token: &str, contact: i64, answers: Value) -> V
     e
 }
 
-fn ans(criterion: &str, value: Value) -> Value {
+pub(crate) fn ans(criterion: &str, value: Value) -> Value {
     json!({"criterion": criterion, "value": value})
 }
 
