@@ -69,6 +69,8 @@ struct ShowTemplate {
     figures: bool,
     /// Whether the person may import into the program.
     admin: bool,
+    /// Whether the person runs the program's sampling.
+    sampling: bool,
 }
 
 async fn program_page(
@@ -86,6 +88,7 @@ async fn program_page(
                 .await
                 .is_ok(),
             admin: ctx.user.is_admin(),
+            sampling: crate::quality::sampling::store::may_manage(&ctx.user, id),
             program,
             teams,
         },

@@ -84,6 +84,9 @@ pub struct QualityLine {
     pub upheld: i64,
     pub partly_upheld: i64,
     pub rejected: i64,
+    /// Evaluations a period needs for the IQS within ± the report's margin at 95 %: from the
+    /// group's own standard deviation once it has 5 scored evaluations, else the whole report's.
+    pub suggested_evaluations: Option<u64>,
 }
 
 /// A criterion's answers, by its key across form versions.
@@ -132,8 +135,27 @@ fn on_scale(e: Option<Estimate>) -> Option<Estimate> {
     })
 }
 
-fn line(group: String, s: &Sums) -> QualityLine {
+/// Scored evaluations from which a group's own standard deviation sizes its sample.
+const OWN_SD_FROM: i64 = 5;
+
+/// The sample standard deviation of the scores summed in `s` (two scored evaluations on).
+fn score_sd(s: &Sums) -> Option<f64> {
+    (s.scored > 1).then(|| {
+        let n = s.scored as f64;
+        let mean = s.score_sum / n;
+        ((s.score_sq_sum - n * mean * mean) / (n - 1.0))
+            .max(0.0)
+            .sqrt()
+    })
+}
+
+fn line(group: String, s: &Sums, margin: f64, pooled_sd: Option<f64>) -> QualityLine {
     let u = |v: i64| u64::try_from(v).unwrap_or(0);
+    let sd = if s.scored >= OWN_SD_FROM {
+        score_sd(s)
+    } else {
+        pooled_sd
+    };
     QualityLine {
         group,
         evaluations: s.evaluations,
@@ -147,6 +169,7 @@ fn line(group: String, s: &Sums) -> QualityLine {
         upheld: s.upheld,
         partly_upheld: s.partly_upheld,
         rejected: s.rejected,
+        suggested_evaluations: sd.and_then(|sd| interval::sample_size(sd, margin)),
     }
 }
 
@@ -357,10 +380,11 @@ pub async fn report(
         groups.entry(label).or_default().merge(s);
         total.merge(s);
     }
+    let sd = score_sd(&total);
     let lines: Vec<QualityLine> = groups
         .iter()
         .filter(|(_, s)| s.evaluations > 0)
-        .map(|(g, s)| line(g.clone(), s))
+        .map(|(g, s)| line(g.clone(), s, margin, sd))
         .collect();
 
     let criteria_sql = format!(
@@ -426,20 +450,13 @@ pub async fn report(
             principle: key,
         })
         .collect();
-    let sd = (total.scored > 1).then(|| {
-        let n = total.scored as f64;
-        let mean = total.score_sum / n;
-        ((total.score_sq_sum - n * mean * mean) / (n - 1.0))
-            .max(0.0)
-            .sqrt()
-    });
     Ok(QualityReport {
         program_id: program.id,
         from: from.to_string(),
         to: to.to_string(),
         by,
         lines,
-        total: line(String::new(), &total),
+        total: line(String::new(), &total, margin, sd),
         criteria,
         principles,
         margin,

@@ -113,6 +113,9 @@ pub fn navigation(user: &Principal, tr: Tr, path: &str) -> Vec<NavSection> {
         quality.push(item("/my/quality", "nav.my_quality"));
     }
     quality.push(item("/quality", "nav.quality_forms"));
+    if user.is_admin() || user.has_role(crate::domain::Role::Evaluator) {
+        quality.push(item("/assignments", "nav.assignments"));
+    }
     if resolves {
         quality.push(item("/quality/disputes", "nav.disputes"));
     }

@@ -26,6 +26,8 @@ const ADMIN_ONLY: [u16; 8] = [401, 403, 403, 403, 403, 403, 403, 200];
 const PROGRAM_A: [u16; 8] = [401, 200, 200, 200, 200, 200, 404, 200];
 const PROGRAM_B: [u16; 8] = [401, 200, 404, 404, 404, 404, 200, 200];
 const NOWHERE: [u16; 8] = [401, 404, 404, 404, 404, 404, 404, 404];
+/// A program's sampling: its evaluators and the administrators.
+const SAMPLING_A: [u16; 8] = [401, 200, 403, 403, 403, 403, 404, 200];
 /// A program's figures: everybody in it; agents and team leads see only their own.
 const PROGRAM_A_FIGURES: [u16; 8] = PROGRAM_A;
 
@@ -91,6 +93,15 @@ fn api_rows(ids: &Ids) -> Vec<(Method, String, Option<serde_json::Value>, [u16; 
         get("/api/v1/coaching".into(), ALL_SIGNED_IN),
         get("/api/v1/coaching/999999".into(), NOWHERE),
         get("/api/v1/notifications".into(), ALL_SIGNED_IN),
+        // Sampling: run by the program's evaluators and administrators; everyone has a queue.
+        get(format!("/api/v1/programs/{a}/sampling-plans"), SAMPLING_A),
+        get(format!("/api/v1/assignments?program_id={a}"), SAMPLING_A),
+        get(
+            format!("/api/v1/programs/{a}/assignments/tracking"),
+            SAMPLING_A,
+        ),
+        get("/api/v1/assignments".into(), ALL_SIGNED_IN),
+        get("/api/v1/sampling-plans/999999".into(), NOWHERE),
         get(format!("/api/v1/disputes?program_id={b}"), PROGRAM_B),
         get(format!("/api/v1/programs/{a}/forms"), PROGRAM_A),
         get(format!("/api/v1/programs/{a}/quality"), PROGRAM_A),
@@ -271,6 +282,15 @@ fn page_rows(ids: &Ids) -> Vec<PageRow> {
             ["login", "404", "404", "404", "404", "404", "404", "404"],
         ),
         get("/notifications".into(), SIGNED_IN),
+        get("/assignments".into(), SIGNED_IN),
+        get(
+            format!("/programs/{a}/sampling"),
+            ["login", "200", "403", "403", "403", "403", "404", "200"],
+        ),
+        get(
+            "/sampling-plans/999999".into(),
+            ["login", "404", "404", "404", "404", "404", "404", "404"],
+        ),
         get("/notifications/count".into(), SIGNED_IN),
         get("/my/quality".into(), SIGNED_IN),
         get("/quality/disputes".into(), SIGNED_IN),

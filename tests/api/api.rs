@@ -63,6 +63,14 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/coaching-actions/{id}/done"),
     ("get", "/api/v1/notifications"),
     ("post", "/api/v1/notifications/read"),
+    ("get", "/api/v1/programs/{id}/sampling-plans"),
+    ("post", "/api/v1/programs/{id}/sampling-plans"),
+    ("get", "/api/v1/sampling-plans/{id}"),
+    ("put", "/api/v1/sampling-plans/{id}"),
+    ("post", "/api/v1/sampling-plans/{id}/runs"),
+    ("get", "/api/v1/assignments"),
+    ("patch", "/api/v1/assignments/{id}"),
+    ("get", "/api/v1/programs/{id}/assignments/tracking"),
 ];
 
 /// A published form, its principle, a contact and an evaluation of it, by the path prefix that
@@ -71,7 +79,10 @@ async fn quality_ids(app: &TestApp, admin: &str) -> Vec<(&'static str, i64)> {
     let c = client();
     let program = app.program_id("ACME-DE").await.0;
     let contacts = app
-        .import_csv("ACME-DE", "external_id,arrived\nQ-1,2026-01-15 10:00:00\n")
+        .import_csv(
+            "ACME-DE",
+            "external_id,agent,arrived,answered\nQ-1,,2026-01-15 10:00:00,\nQ-2,agent@example.com,2026-01-15 11:00:00,2026-01-15 11:00:09\n",
+        )
         .await;
     let form: serde_json::Value = c
         .post(app.url(&format!("/api/v1/programs/{program}/forms")))
@@ -126,7 +137,39 @@ async fn quality_ids(app: &TestApp, admin: &str) -> Vec<(&'static str, i64)> {
         .json()
         .await
         .unwrap();
+    let me = app.person_id("admin@example.com").await.0;
+    let plan: serde_json::Value = c
+        .post(app.url(&format!("/api/v1/programs/{program}/sampling-plans")))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({"name": "Weekly", "per_agent": 1, "channels": ["phone"], "evaluator_ids": [me]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let plan = plan["id"].as_i64().expect("plan created");
+    c.post(app.url(&format!("/api/v1/sampling-plans/{plan}/runs")))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({"week": "2026-01-15"}))
+        .send()
+        .await
+        .unwrap();
+    let queue: serde_json::Value = c
+        .get(app.url("/api/v1/assignments"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     vec![
+        ("/api/v1/sampling-plans/", plan),
+        (
+            "/api/v1/assignments/",
+            queue[0]["id"].as_i64().expect("Q-2 assigned"),
+        ),
         (
             "/api/v1/coaching/",
             session["id"].as_i64().expect("session recorded"),

@@ -521,6 +521,9 @@ both_backends! {
         close(&t["iqs"]["value"], (200.0 / 3.0 + 100.0 + 0.0 + 100.0 + 100.0 + 200.0 / 3.0) / 6.0);
         close(&t["pass_rate"]["value"], 0.5);
         close(&t["rq"]["value"], 0.8);
+        // Sample sizes for ±5 points: the six scores' SD is 38.968, ⌈(1.95996 · 38.968 / 5)²⌉
+        // = ⌈233.33⌉ = 234; an agent with fewer than 5 scored evaluations is sized by it too.
+        assert_eq!((t["suggested_evaluations"].as_u64(), mine["suggested_evaluations"].as_u64()), (Some(234), Some(234)));
         // Criteria: listening 75, n/a, 100, 100 and 2 × 50 (X-2: 3 of 5) → 5 answers, mean 75;
         // information 50, 100, 0, 100, 100, 100 → 75.
         let criterion = |k: &str| r["criteria"].as_array().unwrap().iter().find(|c| c["criterion"] == k).unwrap().clone();

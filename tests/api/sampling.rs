@@ -211,4 +211,69 @@ both_backends! {
         let (_, all) = api.get(&qa, "/api/v1/assignments").await;
         assert_eq!(all.as_array().unwrap().len(), 2);
     }
+
+    async fn a_qa_lead_plans_samples_and_works_the_queue_in_the_pages(app: TestApp) {
+        app.seed_demo().await;
+        let program = app.program_id("ACME-DE").await.0;
+        let qa_id = app.person_id("qa@example.com").await.0;
+        let admin_id = app.person_id("admin@example.com").await.0;
+        app.import_csv("ACME-DE", WEEK).await;
+        let qa = app.signed_in("qa@example.com").await;
+        let page = format!("/programs/{program}/sampling");
+        let html = qa.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("id=\"plan-form\"") && html.contains("Quinn de Vries") && html.contains("Alex Admin"));
+        assert!(!html.contains("Arjen Bakker</label>"), "agents are not offered as evaluators");
+
+        // A faulty form keeps what was typed and names the field.
+        let qa_s = qa_id.to_string();
+        let res = app.post_form(&qa, &page, &page, &[("name", "Weekly"), ("per_agent", "three"), ("due_days", "7"), ("channel", "phone"), ("evaluator", &qa_s)]).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("per_agent: expected a whole number") && html.contains("value=\"three\""), "{html}");
+
+        let admin_s = admin_id.to_string();
+        let fields = [("name", "Weekly"), ("per_agent", "3"), ("due_days", "7"), ("channel", "phone"), ("channel", "email"), ("channel", "chat"),
+            ("evaluator", qa_s.as_str()), ("evaluator", admin_s.as_str()), ("rule", "low_csat"), ("threshold_low_csat", "2"), ("rule_per_agent_low_csat", "1"),
+            ("rule", "long_wait"), ("threshold_long_wait", "300"), ("rule_per_agent_long_wait", "1"), ("active", "on")];
+        let res = app.post_form(&qa, &page, &page, &fields).await;
+        assert_eq!((res.status(), location(&res)), (StatusCode::SEE_OTHER, page.clone()));
+        let c = client();
+        let token = app.token_for("qa@example.com").await;
+        let plans: Value = c.get(app.url(&format!("/api/v1/programs/{program}/sampling-plans"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        let id = plans[0]["id"].as_i64().unwrap();
+        assert_eq!(plans[0]["rules"], json!([{"kind": "low_csat", "threshold": 2, "per_agent": 1}, {"kind": "long_wait", "threshold": 300, "per_agent": 1}]));
+        assert_eq!(plans[0]["evaluator_ids"], json!([qa_id, admin_id]));
+
+        // The plan's page shows what is stored.
+        let html = qa.get(app.url(&format!("/sampling-plans/{id}"))).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("id=\"rule-long_wait\" checked") && html.contains("name=\"threshold_long_wait\" type=\"number\" min=\"1\" value=\"300\""));
+
+        // Sampling the week from the page: no repeat or bot rule now, so are random
+        // picks with X-1 (long wait) and X-2 (low CSAT) by rule; Arjen 3 at random + nothing by rule.
+        let res = app.post_form(&qa, &page, &format!("/sampling-plans/{id}/run"), &[("week", "2026-03-04")]).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Week of 2026-03-02: 7 contacts assigned, due on 2026-03-15."), "{html}");
+        let res = app.post_form(&qa, &page, &format!("/sampling-plans/{id}/run"), &[("week", "2026-03-02")]).await;
+        assert!(res.text().await.unwrap().contains("was sampled before: 7 contacts"));
+        let res = app.post_form(&qa, &page, &format!("/sampling-plans/{id}/run"), &[("week", "2099-01-05")]).await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        // The queue: every row overdue, each with a button that starts the evaluation.
+        let html = qa.get(app.url("/assignments")).send().await.unwrap().text().await.unwrap();
+        let rows = html.matches("data-state=\"overdue\"").count();
+        let (_, mine): (StatusCode, Value) = { let r = c.get(app.url("/api/v1/assignments")).bearer_auth(&token).send().await.unwrap(); (r.status(), r.json().await.unwrap()) };
+        assert_eq!(rows, mine.as_array().unwrap().len());
+        assert!(rows >= 3, "{rows}");
+        assert!(html.contains(&format!("action=\"/contacts/{}/evaluations\"", mine[0]["contact_id"])));
+
+        // Reassigning from the program page.
+        let first = mine[0]["id"].as_i64().unwrap();
+        let res = app.post_form(&qa, &page, &format!("/assignments/{first}/reassign"), &[("evaluator_id", &admin_s)]).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let html = qa.get(app.url(&page)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("id=\"tracking\"") && html.contains("id=\"open-assignments\""));
+        let theirs: Value = c.get(app.url(&format!("/api/v1/assignments?program_id={program}&evaluator_id={admin_id}"))).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        assert!(theirs.as_array().unwrap().iter().any(|a| a["id"] == first));
+    }
 }

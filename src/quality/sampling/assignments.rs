@@ -246,6 +246,13 @@ pub struct Reassign {
     pub evaluator_id: PersonId,
 }
 
+/// The program an assignment belongs to.
+pub async fn program_of(db: &Db, id: i64) -> AppResult<ProgramId> {
+    const SQL: &str = "SELECT program_id FROM sample_assignments WHERE id = $1";
+    on_db!(db, p => sqlx::query_scalar(SQL).bind(id).fetch_optional(p).await)?
+        .ok_or(AppError::NotFound)
+}
+
 /// Gives an assignment that is not done to another evaluator of the program, who is told.
 pub async fn reassign(
     db: &Db,

@@ -5,6 +5,7 @@
 
 pub mod assignments;
 pub mod draw;
+pub mod pages;
 pub mod plan;
 pub mod routes;
 pub mod store;

@@ -42,6 +42,17 @@ pub async fn may_evaluate(db: &Db, person: PersonId, program: ProgramId) -> AppR
     }))
 }
 
+/// Who may take a program's assignments, by name: its evaluators and the administrators.
+pub async fn eligible_evaluators(
+    db: &Db,
+    program: ProgramId,
+) -> Result<Vec<(PersonId, String)>, sqlx::Error> {
+    const SQL: &str = "SELECT DISTINCT p.id, p.name FROM people p JOIN grants g ON g.person_id = p.id \
+        WHERE p.active = TRUE AND (g.role = 'admin' OR (g.role = 'evaluator' AND g.program_id = $1)) \
+        ORDER BY p.name, p.id";
+    on_db!(db, p => sqlx::query_as(SQL).bind(program).fetch_all(p).await)
+}
+
 #[derive(sqlx::FromRow)]
 struct PlanRow {
     id: i64,
