@@ -403,6 +403,7 @@ async fn serve(settings: Settings, demo_contacts: Option<u64>) -> anyhow::Result
         let started = std::time::Instant::now();
         let contacts = crate::demo::seed_contacts(&db, n).await.map_err(explain)?;
         crate::demo::seed_forms(&db).await.map_err(explain)?;
+        crate::demo::seed_sampling(&db).await.map_err(explain)?;
         if contacts > 0 {
             println!(
                 "generated {contacts} demo contacts in {:.1} s",

@@ -214,6 +214,62 @@ pub async fn seed_forms(db: &Db) -> Result<usize, AppError> {
     Ok(added)
 }
 
+/// Give every demo program without a sampling plan a weekly plan for its evaluators, and sample
+/// the two weeks of the demo's traffic that have ended: the QA lead's queue holds overdue and
+/// open contacts on day one. Returns the plans added.
+pub async fn seed_sampling(db: &Db) -> Result<usize, AppError> {
+    use crate::auth::access::{AuthVia, load_principal};
+    use crate::quality::sampling::plan::{PlanInput, Rule, RuleKind};
+    use crate::quality::sampling::store;
+
+    let actor = demo_actor();
+    let admin = people::find_by_email(db, &Email::parse(PEOPLE[0].0)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let via = AuthVia::Session {
+        id_hash: String::new(),
+        csrf: String::new(),
+    };
+    let user = load_principal(db, admin.id, via)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let rule = |kind| Rule {
+        kind,
+        threshold: None,
+        per_agent: 1,
+    };
+    let mut added = 0;
+    for (code, ..) in PROGRAMS {
+        let Some(program) = programs::find_by_code(db, code).await? else {
+            continue;
+        };
+        if !store::list(db, &user, program.id).await?.is_empty() {
+            continue;
+        }
+        let evaluators = store::eligible_evaluators(db, program.id).await?;
+        let input = PlanInput {
+            name: "Weekly sample".into(),
+            per_agent: 2,
+            channels: vec!["phone".into(), "email".into(), "chat".into()],
+            evaluator_ids: evaluators.into_iter().map(|(id, _)| id).collect(),
+            due_days: 7,
+            rules: vec![
+                rule(RuleKind::LowCsat),
+                rule(RuleKind::CustomerRqNo),
+                rule(RuleKind::RepeatContact),
+            ],
+            active: true,
+        };
+        let plan = store::create(db, &user, &actor, program.id, &input).await?;
+        let last = store::last_finished_week(program.zone());
+        for week in [last - 7, last] {
+            store::run(db, &actor, &plan, week, None).await?;
+        }
+        added += 1;
+    }
+    Ok(added)
+}
+
 /// Contacts the demo makes unless told otherwise.
 pub const DEFAULT_CONTACTS: u64 = 20_000;
 /// Days of traffic, ending yesterday.

@@ -42,5 +42,15 @@ both_backends! {
         let mondays: Vec<u64> = by_day.iter().filter(|r| weekday(&r.group) == "1").map(|r| r.offered).collect();
         let sundays: Vec<u64> = by_day.iter().filter(|r| weekday(&r.group) == "7").map(|r| r.offered).collect();
         assert!(mondays.iter().sum::<u64>() > 3 * sundays.iter().sum::<u64>(), "{mondays:?} vs {sundays:?}");
+
+        // A weekly sampling plan per program, its two finished weeks sampled: the evaluator's
+        // queue holds the earlier week overdue and the last one open; once is enough.
+        assert_eq!(kalibra::demo::seed_sampling(&app.db).await.unwrap(), 3);
+        assert_eq!(kalibra::demo::seed_sampling(&app.db).await.unwrap(), 0);
+        let qa = app.token_for("qa@example.com").await;
+        let queue: serde_json::Value = crate::helpers::client().get(app.url("/api/v1/assignments")).bearer_auth(&qa)
+            .send().await.unwrap().json().await.unwrap();
+        let states: std::collections::BTreeSet<&str> = queue.as_array().unwrap().iter().map(|a| a["state"].as_str().unwrap()).collect();
+        assert_eq!(states, ["open", "overdue"].into(), "{queue}");
     }
 }
