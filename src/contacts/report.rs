@@ -576,7 +576,7 @@ fn side_for(q: &KpiQuery) -> Option<Side> {
 
 /// The rollup reads that cover the local days `first..=last`: whole weeks or months of
 /// `grain` where they fit, days at the edges.
-fn cover(first: i64, last: i64, grain: Grain) -> Vec<(Grain, i64, i64)> {
+pub(crate) fn cover(first: i64, last: i64, grain: Grain) -> Vec<(Grain, i64, i64)> {
     let start_of = |d: i64| match grain {
         Grain::Week => week_of(d),
         _ => month_of(d),

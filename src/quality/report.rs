@@ -13,6 +13,8 @@ use super::forms;
 use super::rollup::{CriterionSums, Sums};
 use crate::auth::{Capability, Principal};
 use crate::contacts::calendar::{date_of, day_number, month_of, week_of};
+use crate::contacts::report::cover;
+use crate::contacts::rollup::Grain;
 use crate::contacts::routes::{date, given};
 use crate::domain::{InvalidValue, ProgramId, Role};
 use crate::on_db;
@@ -47,6 +49,15 @@ impl GroupBy {
     /// Whether the groups are people rather than periods.
     fn is_people(self) -> bool {
         matches!(self, GroupBy::Agent | GroupBy::Team)
+    }
+
+    /// The longest rollup period that never straddles two groups (`None`: days only).
+    fn grain(self) -> Option<Grain> {
+        match self {
+            GroupBy::Day => None,
+            GroupBy::Week => Some(Grain::Week),
+            GroupBy::Month | GroupBy::Agent | GroupBy::Team => Some(Grain::Month),
+        }
     }
 }
 
@@ -302,6 +313,20 @@ pub fn period(program: &Program, p: &QualityParams) -> AppResult<(NaiveDate, Nai
     Ok((from, to))
 }
 
+/// The rollup rows that cover the days `first..=last`: whole months or weeks of `grain` where
+/// they fit, days at the edges (every day without one). As SQL, of integers only.
+fn periods(first: i64, last: i64, grain: Option<Grain>) -> String {
+    let reads = match grain {
+        Some(g) => cover(first, last, g),
+        None => vec![(Grain::Day, first, last)],
+    };
+    reads
+        .iter()
+        .map(|(g, lo, hi)| format!("(grain = '{}' AND day >= {lo} AND day <= {hi})", g.as_str()))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
 /// A program's quality report for a person, within their reach.
 pub async fn report(
     db: &Db,
@@ -335,7 +360,7 @@ pub async fn report(
         None => String::new(),
         Some(c) if c.is_empty() => " AND 1 = 0".to_owned(),
         Some(c) => {
-            let marks: Vec<String> = (0..c.len()).map(|i| format!("${}", i + 4)).collect();
+            let marks: Vec<String> = (0..c.len()).map(|i| format!("${}", i + 2)).collect();
             format!(" AND agent_code IN ({})", marks.join(", "))
         }
     };
@@ -352,10 +377,11 @@ pub async fn report(
          CAST(SUM(rq_answered) AS BIGINT) AS rq_answered, CAST(SUM(disputed) AS BIGINT) AS disputed, \
          CAST(SUM(upheld) AS BIGINT) AS upheld, CAST(SUM(partly_upheld) AS BIGINT) AS partly_upheld, \
          CAST(SUM(rejected) AS BIGINT) AS rejected FROM quality_rollups \
-         WHERE program_id = $1 AND day >= $2 AND day <= $3{only} GROUP BY {group}"
+         WHERE program_id = $1 AND ({periods}){only} GROUP BY {group}",
+        periods = periods(first, last, by.grain()),
     );
     let rows: Vec<RollupRow> = on_db!(db, pool => {
-        let mut q = sqlx::query_as(&rollups).bind(program.id).bind(first).bind(last);
+        let mut q = sqlx::query_as(&rollups).bind(program.id);
         for c in codes.iter().flatten() {
             q = q.bind(c);
         }
@@ -392,11 +418,12 @@ pub async fn report(
          CAST(SUM(not_applicable) AS BIGINT) AS not_applicable, SUM(percent_sum) AS percent_sum, \
          SUM(percent_sq_sum) AS percent_sq_sum, SUM(weight_sum) AS weight_sum, \
          SUM(weighted_sum) AS weighted_sum FROM quality_criterion_rollups \
-         WHERE program_id = $1 AND day >= $2 AND day <= $3{only} \
-         GROUP BY criterion_key, principle"
+         WHERE program_id = $1 AND ({periods}){only} \
+         GROUP BY criterion_key, principle",
+        periods = periods(first, last, Some(Grain::Month)),
     );
     let rows: Vec<CriterionRow> = on_db!(db, pool => {
-        let mut q = sqlx::query_as(&criteria_sql).bind(program.id).bind(first).bind(last);
+        let mut q = sqlx::query_as(&criteria_sql).bind(program.id);
         for c in codes.iter().flatten() {
             q = q.bind(c);
         }

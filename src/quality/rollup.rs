@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 
 use super::evaluations::{Evaluation, Kind, Status};
 use super::form::Form;
-use crate::contacts::calendar::day_number;
+use crate::contacts::calendar::{day_number, month_of, week_of};
 use crate::domain::ProgramId;
 use crate::on_tx;
 use crate::store::Tx;
@@ -164,10 +164,11 @@ pub fn share(e: &Evaluation, form: &Form, tz: Tz) -> Option<Share> {
     })
 }
 
-const ROLLUP: &str = "INSERT INTO quality_rollups (program_id, day, agent_code, evaluations, scored, \
-    score_sum, score_sq_sum, passed, failed, rq_yes, rq_answered, disputed, upheld, partly_upheld, rejected) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-    ON CONFLICT (program_id, day, agent_code) DO UPDATE SET \
+const ROLLUP: &str = "INSERT INTO quality_rollups (program_id, grain, day, agent_code, evaluations, \
+    scored, score_sum, score_sq_sum, passed, failed, rq_yes, rq_answered, disputed, upheld, \
+    partly_upheld, rejected) \
+    VALUES ($1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+    ON CONFLICT (program_id, grain, day, agent_code) DO UPDATE SET \
     evaluations = quality_rollups.evaluations + excluded.evaluations, \
     scored = quality_rollups.scored + excluded.scored, \
     score_sum = quality_rollups.score_sum + excluded.score_sum, \
@@ -181,10 +182,10 @@ const ROLLUP: &str = "INSERT INTO quality_rollups (program_id, day, agent_code, 
     partly_upheld = quality_rollups.partly_upheld + excluded.partly_upheld, \
     rejected = quality_rollups.rejected + excluded.rejected";
 
-const CRITERION: &str = "INSERT INTO quality_criterion_rollups (program_id, day, agent_code, \
+const CRITERION: &str = "INSERT INTO quality_criterion_rollups (program_id, grain, day, agent_code, \
     criterion_key, principle, answers, not_applicable, percent_sum, percent_sq_sum, weight_sum, weighted_sum) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-    ON CONFLICT (program_id, day, agent_code, criterion_key, principle) DO UPDATE SET \
+    VALUES ($1, $12, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+    ON CONFLICT (program_id, grain, day, agent_code, criterion_key, principle) DO UPDATE SET \
     answers = quality_criterion_rollups.answers + excluded.answers, \
     not_applicable = quality_criterion_rollups.not_applicable + excluded.not_applicable, \
     percent_sum = quality_criterion_rollups.percent_sum + excluded.percent_sum, \
@@ -198,19 +199,27 @@ async fn add(tx: &mut Tx, share: &Share, negate: bool) -> Result<(), sqlx::Error
     } else {
         share.sums.clone()
     };
-    on_tx!(tx, t => sqlx::query(ROLLUP)
-        .bind(share.program).bind(share.day).bind(&share.agent_code)
-        .bind(s.evaluations).bind(s.scored).bind(s.score_sum).bind(s.score_sq_sum)
-        .bind(s.passed).bind(s.failed).bind(s.rq_yes).bind(s.rq_answered)
-        .bind(s.disputed).bind(s.upheld).bind(s.partly_upheld).bind(s.rejected)
-        .execute(t).await.map(|_| ()))?;
-    for ((key, principle), c) in &share.criteria {
-        let c = if negate { c.negated() } else { c.clone() };
-        on_tx!(tx, t => sqlx::query(CRITERION)
-            .bind(share.program).bind(share.day).bind(&share.agent_code).bind(key).bind(principle)
-            .bind(c.answers).bind(c.not_applicable).bind(c.percent_sum).bind(c.percent_sq_sum)
-            .bind(c.weight_sum).bind(c.weighted_sum)
+    // The day, its week and its month: a report reads the longest periods that fit.
+    let periods = [
+        ("day", share.day),
+        ("week", week_of(share.day)),
+        ("month", month_of(share.day)),
+    ];
+    for (grain, day) in periods {
+        on_tx!(&mut *tx, t => sqlx::query(ROLLUP)
+            .bind(share.program).bind(day).bind(&share.agent_code)
+            .bind(s.evaluations).bind(s.scored).bind(s.score_sum).bind(s.score_sq_sum)
+            .bind(s.passed).bind(s.failed).bind(s.rq_yes).bind(s.rq_answered)
+            .bind(s.disputed).bind(s.upheld).bind(s.partly_upheld).bind(s.rejected).bind(grain)
             .execute(t).await.map(|_| ()))?;
+        for ((key, principle), c) in &share.criteria {
+            let c = if negate { c.negated() } else { c.clone() };
+            on_tx!(&mut *tx, t => sqlx::query(CRITERION)
+                .bind(share.program).bind(day).bind(&share.agent_code).bind(key).bind(principle)
+                .bind(c.answers).bind(c.not_applicable).bind(c.percent_sum).bind(c.percent_sq_sum)
+                .bind(c.weight_sum).bind(c.weighted_sum).bind(grain)
+                .execute(t).await.map(|_| ()))?;
+        }
     }
     Ok(())
 }

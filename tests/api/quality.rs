@@ -889,4 +889,85 @@ both_backends! {
         // Beside the agent's quality, their contact KPIs: talk 40 s each, CSAT 4 of 5 at 4–5.
         assert!(html.contains(">40 s<") && html.contains(">80.0 %<"), "AHT and CSAT beside the IQS");
     }
+
+    async fn long_periods_read_weeks_and_months_and_match_the_days(app: TestApp) {
+        use kalibra::quality::rollup::{self, CriterionSums, Share, Sums};
+        use rand::{Rng, SeedableRng};
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let program = app.program_id("ACME-DE").await;
+        // Random days of a third of a year (months and weeks of every length, edges mid-week),
+        // written through the function every submission uses.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        let day_of = |d: chrono::NaiveDate| (d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap()).num_days();
+        let mut shares = Vec::new();
+        for i in 0..400 {
+            let day = day_of(start) + rng.random_range(0..120);
+            let score: f64 = rng.random_range(0.0..100.0);
+            let mut criteria = std::collections::BTreeMap::new();
+            let p: f64 = rng.random_range(0.0..100.0);
+            criteria.insert(("listening".to_owned(), "effective".to_owned()), CriterionSums { answers: 1, not_applicable: 0, percent_sum: p, percent_sq_sum: p * p, weight_sum: 2.0, weighted_sum: 2.0 * p });
+            shares.push(Share {
+                program,
+                day,
+                agent_code: ["ann", "bob", "cem"][i % 3].to_owned(),
+                sums: Sums { evaluations: 1, scored: 1, score_sum: score, score_sq_sum: score * score, passed: i64::from(score >= 50.0), ..Sums::default() },
+                criteria,
+            });
+        }
+        let mut tx = app.db.begin().await.unwrap();
+        for s in &shares {
+            rollup::replace(&mut tx, None, Some(s)).await.unwrap();
+        }
+        // One taken back again, as a dispute's decision does: its day, week and month all lose it.
+        rollup::replace(&mut tx, Some(&shares[0]), None).await.unwrap();
+        tx.commit().await.unwrap();
+        let shares = &shares[1..];
+
+        let week = |d: i64| d - (d + 3).rem_euclid(7);
+        let date = |d: i64| chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(d);
+        let month = |d: i64| { let x = date(d); day_of(x - chrono::Duration::days(i64::from(chrono::Datelike::day0(&x)))) };
+        for _ in 0..12 {
+            let a = day_of(start) + rng.random_range(-5..125);
+            let b = a + rng.random_range(0..100);
+            for by in ["day", "week", "month", "agent"] {
+                let mut want: std::collections::BTreeMap<String, (i64, f64)> = Default::default();
+                let mut listening = (0, 0.0);
+                for s in shares.iter().filter(|s| (a..=b).contains(&s.day)) {
+                    let key = match by {
+                        "day" => date(s.day).to_string(),
+                        "week" => date(week(s.day)).to_string(),
+                        "month" => date(month(s.day)).format("%Y-%m").to_string(),
+                        _ => s.agent_code.clone(),
+                    };
+                    let g = want.entry(key).or_default();
+                    g.0 += 1;
+                    g.1 += s.sums.score_sum;
+                    let c = &s.criteria[&("listening".to_owned(), "effective".to_owned())];
+                    listening.0 += 1;
+                    listening.1 += c.percent_sum;
+                }
+                let (s, r) = api.get(&admin, &format!("/api/v1/programs/{}/quality?by={by}&from={}&to={}", program.0, date(a), date(b))).await;
+                assert_eq!(s, StatusCode::OK, "{r}");
+                let got: std::collections::BTreeMap<String, (i64, f64)> = r["lines"].as_array().unwrap().iter()
+                    .map(|l| (l["group"].as_str().unwrap().to_owned(), (l["evaluations"].as_i64().unwrap(), l["iqs"]["value"].as_f64().unwrap() * l["evaluations"].as_f64().unwrap())))
+                    .collect();
+                assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "{by} {}..{}", date(a), date(b));
+                for (k, (n, sum)) in &want {
+                    assert_eq!(got[k].0, *n, "{by} {k}");
+                    assert!((got[k].1 - sum).abs() < 1e-6, "{by} {k}: {} vs {sum}", got[k].1);
+                }
+                let c = r["criteria"].as_array().unwrap().iter().find(|c| c["criterion"] == "listening");
+                match c {
+                    Some(c) => {
+                        assert_eq!(c["answers"].as_i64(), Some(listening.0));
+                        assert!((c["mean"]["value"].as_f64().unwrap() * listening.0 as f64 - listening.1).abs() < 1e-6);
+                    }
+                    None => assert_eq!(listening.0, 0),
+                }
+            }
+        }
+    }
 }
