@@ -338,7 +338,8 @@ async fn answer_all(b: &Client, except: &[(&str, &str)]) {
     }
 }
 
-/// A QA lead's day in the browser: a form from a template, published; an evaluation of a call;
+/// A QA lead's day in the browser: a form from a template, published; a sampling plan that puts
+/// a call in QA's queue; its evaluation;
 /// the agent's self-evaluation beside it; the agent's dispute; the team lead's decision.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_form_is_published_a_call_evaluated_disputed_and_resolved() {
@@ -360,14 +361,36 @@ async fn a_form_is_published_a_call_evaluated_disputed_and_resolved() {
     create_classic_phone_form(&b, &app).await;
     click(&b, "#publish").await;
     wait_for_text(&b, "main h2 .badge", "published").await;
-    sign_out(&b).await;
 
-    // QA evaluates the call: everything at its best but the relationship question.
-    sign_in(&b, &app, "qa@example.com").await;
-    b.goto(&app.url(&format!("/contacts/{contact}")))
+    // A weekly sampling plan puts the call in QA's queue.
+    let program = app.program_id("ACME-DE").await.0;
+    let qa = app.person_id("qa@example.com").await.0;
+    b.goto(&app.url(&format!("/programs/{program}/sampling")))
         .await
         .unwrap();
-    click(&b, "#evaluate").await;
+    type_into(&b, "#plan-name", "Weekly sample").await;
+    let per_agent = b.find(Locator::Id("per-agent")).await.unwrap();
+    per_agent.clear().await.unwrap();
+    per_agent.send_keys("1").await.unwrap();
+    click(&b, &format!("input[name='evaluator'][value='{qa}']")).await;
+    click(&b, "#rule-low_csat").await;
+    click(&b, "#save-plan").await;
+    wait_for_text(&b, "#plans", "Weekly sample").await;
+    b.execute(
+        "document.querySelector(\"#plans input[name='week']\").value = '2026-03-04';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&b, "#plans button[type='submit']").await;
+    wait_for_text(&b, "#run-notice", "Week of 2026-03-02: 1 contacts assigned").await;
+    sign_out(&b).await;
+
+    // QA evaluates the call from the queue: everything at its best but the relationship question.
+    sign_in(&b, &app, "qa@example.com").await;
+    b.goto(&app.url("/assignments")).await.unwrap();
+    wait_for_text(&b, "#assignments", "B-1").await;
+    click(&b, "#assignments button[type='submit']").await;
     wait_for_text(&b, "#status", "Draft").await;
     answer_all(&b, &[("relationship", "no")]).await;
     b.find(Locator::Css("input[name='note:relationship']"))
