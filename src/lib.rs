@@ -8,6 +8,7 @@ pub mod agreement;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod calibration;
 pub mod cli;
 pub mod config;
 pub mod contacts;

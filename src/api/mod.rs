@@ -154,6 +154,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(quality::sampling::routes::api_assignments))
         .routes(routes!(quality::sampling::routes::api_reassign))
         .routes(routes!(quality::sampling::routes::api_tracking))
+        .routes(routes!(
+            crate::calibration::routes::api_sessions,
+            crate::calibration::routes::api_create
+        ))
+        .routes(routes!(crate::calibration::routes::api_session))
+        .routes(routes!(crate::calibration::routes::api_score))
+        .routes(routes!(crate::calibration::routes::api_reveal))
+        .routes(routes!(crate::calibration::routes::api_reference))
+        .routes(routes!(crate::calibration::routes::api_results))
 }
 
 /// The OpenAPI document.

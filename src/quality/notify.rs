@@ -15,6 +15,8 @@ pub enum Kind {
     DisputeResolved,
     CoachingSession,
     SamplesAssigned,
+    CalibrationInvited,
+    CalibrationRevealed,
 }
 
 impl Kind {
@@ -25,6 +27,8 @@ impl Kind {
             Kind::DisputeResolved => "dispute_resolved",
             Kind::CoachingSession => "coaching_session",
             Kind::SamplesAssigned => "samples_assigned",
+            Kind::CalibrationInvited => "calibration_invited",
+            Kind::CalibrationRevealed => "calibration_revealed",
         }
     }
 }
@@ -50,7 +54,7 @@ pub struct Notification {
     pub id: Option<i64>,
     pub at: Timestamp,
     /// `evaluation_submitted`, `evaluation_disputed`, `dispute_resolved`, `coaching_session`,
-    /// `samples_assigned`, `action_due`.
+    /// `samples_assigned`, `calibration_invited`, `calibration_revealed`, `action_due`.
     pub kind: String,
     pub detail: String,
     pub link: String,

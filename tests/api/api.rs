@@ -71,6 +71,13 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/assignments"),
     ("patch", "/api/v1/assignments/{id}"),
     ("get", "/api/v1/programs/{id}/assignments/tracking"),
+    ("get", "/api/v1/calibration/sessions"),
+    ("post", "/api/v1/calibration/sessions"),
+    ("get", "/api/v1/calibration/sessions/{id}"),
+    ("put", "/api/v1/calibration/sessions/{id}/scores"),
+    ("post", "/api/v1/calibration/sessions/{id}/reveal"),
+    ("put", "/api/v1/calibration/sessions/{id}/references"),
+    ("get", "/api/v1/calibration/sessions/{id}/results"),
 ];
 
 /// A published form, its principle, a contact and an evaluation of it, by the path prefix that
@@ -164,7 +171,24 @@ async fn quality_ids(app: &TestApp, admin: &str) -> Vec<(&'static str, i64)> {
         .json()
         .await
         .unwrap();
+    let qa = app.person_id("qa@example.com").await.0;
+    let calibration: serde_json::Value = c
+        .post(app.url("/api/v1/calibration/sessions"))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({"program_id": program, "title": "Calibration", "held_on": "2026-01-20",
+            "due": "2026-01-19", "form_version_id": version, "contact_ids": [contacts["Q-2"]],
+            "participants": [{"person_id": me, "role": "evaluator"}, {"person_id": qa, "role": "evaluator"}]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     vec![
+        (
+            "/api/v1/calibration/sessions/",
+            calibration["id"].as_i64().expect("session planned"),
+        ),
         ("/api/v1/sampling-plans/", plan),
         (
             "/api/v1/assignments/",

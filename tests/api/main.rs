@@ -9,6 +9,7 @@ mod agreement;
 mod api;
 mod auth;
 mod browser;
+mod calibration;
 mod cli;
 mod demo;
 mod import;

@@ -1,0 +1,117 @@
+//! The calibration API: sessions, blind scoring, the reveal, reference answers and the results.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+
+use super::results::Results;
+use super::session::{self, NewSession, ReferenceInput, ScoreInput, Session};
+use crate::api::{ApiUser, IdPath, JsonBody};
+use crate::auth::middleware::actor_of;
+use crate::startup::AppState;
+use crate::web::error::{AppResult, ErrorBody};
+use crate::web::request::RequestMeta;
+
+/// The sessions the caller facilitates or takes part in, and those of the programs whose
+/// calibration they run.
+#[utoipa::path(get, path = "/api/v1/calibration/sessions", tag = "calibration",
+    responses((status = 200, body = [Session])))]
+pub async fn api_sessions(
+    State(app): State<AppState>,
+    user: ApiUser,
+) -> AppResult<Json<Vec<Session>>> {
+    Ok(Json(session::list(&app.db, &user.0).await?))
+}
+
+/// Plan a session (administrators and the program's evaluators); participants are invited.
+#[utoipa::path(post, path = "/api/v1/calibration/sessions", tag = "calibration",
+    request_body = NewSession,
+    responses((status = 201, body = Session), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn api_create(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    JsonBody(input): JsonBody<NewSession>,
+) -> AppResult<(StatusCode, Json<Session>)> {
+    let s = session::create(&app.db, &user.0, &actor_of(&user.0, &meta), &input).await?;
+    Ok((StatusCode::CREATED, Json(s)))
+}
+
+/// One session, with the caller's own scores.
+#[utoipa::path(get, path = "/api/v1/calibration/sessions/{id}", tag = "calibration",
+    params(("id" = i64, Path, description = "Session id")),
+    responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
+pub async fn api_session(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Json<Session>> {
+    Ok(Json(session::get(&app.db, &user.0, id).await?))
+}
+
+/// Save or hand in the caller's answers to one of the session's contacts.
+#[utoipa::path(put, path = "/api/v1/calibration/sessions/{id}/scores", tag = "calibration",
+    request_body = ScoreInput, params(("id" = i64, Path, description = "Session id")),
+    responses((status = 200, body = Session), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn api_score(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    JsonBody(input): JsonBody<ScoreInput>,
+) -> AppResult<Json<Session>> {
+    Ok(Json(
+        session::score(&app.db, &user.0, &actor_of(&user.0, &meta), id, &input).await?,
+    ))
+}
+
+/// Show everybody's scores (the facilitator); scoring closes.
+#[utoipa::path(post, path = "/api/v1/calibration/sessions/{id}/reveal", tag = "calibration",
+    params(("id" = i64, Path, description = "Session id")),
+    responses((status = 200, body = Session), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn api_reveal(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Json<Session>> {
+    Ok(Json(
+        session::reveal(&app.db, &user.0, &actor_of(&user.0, &meta), id).await?,
+    ))
+}
+
+/// Record the answer the session agreed for a contact's criterion (the facilitator).
+#[utoipa::path(put, path = "/api/v1/calibration/sessions/{id}/references", tag = "calibration",
+    request_body = ReferenceInput, params(("id" = i64, Path, description = "Session id")),
+    responses((status = 200, body = Results), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn api_reference(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<i64>,
+    JsonBody(input): JsonBody<ReferenceInput>,
+) -> AppResult<Json<Results>> {
+    Ok(Json(
+        session::set_reference(&app.db, &user.0, &actor_of(&user.0, &meta), id, &input).await?,
+    ))
+}
+
+/// Everybody's answers side by side, agreement per criterion, each participant's distance from
+/// the reference and the group: once the caller may see them.
+#[utoipa::path(get, path = "/api/v1/calibration/sessions/{id}/results", tag = "calibration",
+    params(("id" = i64, Path, description = "Session id")),
+    responses((status = 200, body = Results), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn api_results(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<i64>,
+) -> AppResult<Json<Results>> {
+    Ok(Json(session::results(&app.db, &user.0, id).await?))
+}

@@ -1,0 +1,219 @@
+//! Calibration sessions through the API: blind scoring, the reveal, reference answers, and the
+//! agreement figures against Krippendorff (2011)'s published example.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::helpers::*;
+use crate::quality::Api;
+
+/// A form with the example's 1–5 rating twice: once as a rating scale (ordinal), once as five
+/// named categories (nominal), both allowing n/a for the missing values.
+fn form() -> Value {
+    let points: Vec<Value> = ["A", "B", "C", "D", "E"]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"label": l, "percent": i * 25}))
+        .collect();
+    json!({
+        "name": "Calibration example", "channels": ["phone"], "critical_mode": "zero",
+        "sections": [{"key": "main", "title": "Main", "criteria": [
+            {"key": "rating", "name": "Rating", "scale": "1-5", "weight": 1, "na_allowed": true},
+            {"key": "category", "name": "Category", "scale": "custom", "points": points, "weight": 1, "na_allowed": true},
+        ]}],
+    })
+}
+
+/// Krippendorff (2011): four observers, twelve units, `.` missing.
+const DATA: [&str; 4] = [
+    "1 2 3 3 2 1 4 1 2 . . .",
+    "1 2 3 3 2 2 4 1 2 5 . 3",
+    ". 3 3 3 2 3 4 2 2 5 1 .",
+    "1 2 3 3 2 4 4 1 2 5 1 .",
+];
+
+fn answers(v: &str) -> Value {
+    let (rating, category) = match v {
+        "." => (json!("n/a"), json!("n/a")),
+        n => {
+            let n: usize = n.parse().unwrap();
+            (json!(n), json!(["A", "B", "C", "D", "E"][n - 1]))
+        }
+    };
+    json!([{"criterion": "rating", "value": rating}, {"criterion": "category", "value": category}])
+}
+
+async fn setup(app: &TestApp, api: &Api<'_>, admin: &str) -> (i64, Vec<i64>) {
+    let program = app.program_id("ACME-DE").await.0;
+    let csv: String = (1..=12).map(|i| format!("K-{i},phone,agent@example.com,2026-03-02 09:{i:02}:00,2026-03-02 09:{i:02}:10,2026-03-02 09:{i:02}:50\n")).collect();
+    let ids = app
+        .import_csv(
+            "ACME-DE",
+            &format!("external_id,channel,agent,arrived,answered,ended\n{csv}"),
+        )
+        .await;
+    let (s, v) = api
+        .post(
+            admin,
+            &format!("/api/v1/programs/{program}/forms"),
+            json!({"definition": form()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let version = v["id"].as_i64().unwrap();
+    let (s, _) = api
+        .post(
+            admin,
+            &format!("/api/v1/form-versions/{version}/publish"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    (version, (1..=12).map(|i| ids[&format!("K-{i}")]).collect())
+}
+
+both_backends! {
+    async fn a_blind_session_matches_the_published_alphas(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let program = app.program_id("ACME-DE").await.0;
+        let (version, contacts) = setup(&app, &api, &admin).await;
+        let people = ["qa@example.com", "lead@example.com", "admin@example.com", "agent@example.com"];
+        let mut ids = Vec::new();
+        let mut tokens = Vec::new();
+        for p in people {
+            ids.push(app.person_id(p).await.0);
+            tokens.push(app.token_for(p).await);
+        }
+        let roles = ["evaluator", "team_lead", "evaluator", "agent"];
+        let participants: Vec<Value> = ids.iter().zip(roles).map(|(id, role)| json!({"person_id": id, "role": role})).collect();
+        let session = |participants: Value| json!({
+            "program_id": program, "title": "March calibration", "held_on": "2026-03-10", "due": "2026-03-09",
+            "form_version_id": version, "participants": participants, "contact_ids": contacts, "focus": ["rating"],
+        });
+
+        // Who may plan one, and with whom.
+        let planner = app.token_for("planner@example.com").await;
+        let (s, _) = api.post(&planner, "/api/v1/calibration/sessions", session(json!(participants))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let outsider = app.person_id("agent2@example.com").await.0;
+        let mut wrong = participants.clone();
+        wrong.push(json!({"person_id": outsider, "role": "agent"}));
+        let (s, err) = api.post(&admin, "/api/v1/calibration/sessions", session(json!(wrong))).await;
+        assert_eq!((s, err["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("participants[4].person_id")), "{err}");
+        let (s, created) = api.post(&admin, "/api/v1/calibration/sessions", session(json!(participants))).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        assert_eq!((created["reveal_required"].as_bool(), created["results_visible"].as_bool()), (Some(true), Some(false)));
+        let (_, n) = api.get(&tokens[3], "/api/v1/notifications").await;
+        assert_eq!((n[0]["kind"].as_str(), n[0]["link"].as_str()), (Some("calibration_invited"), Some(format!("/calibration/{id}").as_str())));
+        let (s, _) = api.get(&planner, &format!("/api/v1/calibration/sessions/{id}")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "not a participant");
+
+        // Everyone scores blind; a draft first, then every contact handed in.
+        let scores = format!("/api/v1/calibration/sessions/{id}/scores");
+        let results = format!("/api/v1/calibration/sessions/{id}/results");
+        let (s, err) = api.put(&tokens[0], &scores, json!({"contact_id": contacts[0], "answers": [{"criterion": "rating", "value": 1}], "submit": true})).await;
+        assert_eq!((s, err["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("answers")), "every criterion first: {err}");
+        let (s, err) = api.put(&tokens[0], &scores, json!({"contact_id": contacts[0], "answers": [{"criterion": "rating", "value": 7}]})).await;
+        assert_eq!((s, err["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("answers[0].value")), "{err}");
+        for (rater, row) in DATA.iter().enumerate() {
+            for (unit, v) in row.split(' ').enumerate() {
+                let (s, body) = api.put(&tokens[rater], &scores, json!({"contact_id": contacts[unit], "answers": answers(v), "submit": true})).await;
+                assert_eq!(s, StatusCode::OK, "{body}");
+            }
+            let (s, err) = api.get(&tokens[rater], &results).await;
+            assert_eq!(s, StatusCode::CONFLICT, "hidden until the reveal: {err}");
+        }
+        let (s, _) = api.put(&tokens[0], &scores, json!({"contact_id": contacts[0], "answers": answers("2"), "submit": true})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "handed in is final");
+        let (s, _) = api.post(&tokens[0], &format!("/api/v1/calibration/sessions/{id}/reveal"), json!({})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "only the facilitator reveals");
+        let (s, revealed) = api.post(&admin, &format!("/api/v1/calibration/sessions/{id}/reveal"), json!({})).await;
+        assert_eq!((s, revealed["results_visible"].as_bool()), (StatusCode::OK, Some(true)), "{revealed}");
+        let (_, n) = api.get(&tokens[1], "/api/v1/notifications").await;
+        assert_eq!(n[0]["kind"], "calibration_revealed");
+
+        // The published values: ordinal 0.815 (108,577 / 133,160) for the rating scale, nominal
+        // 0.743 (113 / 152) for the named categories; 11 pairable units, 40 pairable values.
+        let (s, r) = api.get(&tokens[1], &results).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        let criterion = |k: &str| r["criteria"].as_array().unwrap().iter().find(|c| c["criterion"] == k).unwrap()["agreement"].clone();
+        let rating = criterion("rating");
+        assert_eq!((rating["level"].as_str(), rating["pairable_units"].as_i64(), rating["pairable_values"].as_i64()), (Some("ordinal"), Some(11), Some(40)));
+        assert!((rating["alpha"].as_f64().unwrap() - 108_577.0 / 133_160.0).abs() < 1e-9, "{rating}");
+        let category = criterion("category");
+        assert_eq!(category["level"], "nominal");
+        assert!((category["alpha"].as_f64().unwrap() - 113.0 / 152.0).abs() < 1e-9, "{category}");
+        assert!(category["gwet_ac1"].is_number() || category["gwet_ac1"].is_null());
+        assert_eq!(category["categories"], json!(["A", "B", "C", "D", "E"]));
+        assert!(r["criteria"].as_array().unwrap().iter().all(|c| c["flagged"] == false), "both above 0.667");
+        // Unit 6 is where they part: 1, 2, 3, 4.
+        let cell = r["cells"].as_array().unwrap().iter().find(|c| c["contact_id"] == contacts[5] && c["criterion"] == "rating").unwrap();
+        assert_eq!((cell["answers"].as_array().unwrap().len(), cell["unanimous"].as_bool()), (4, Some(false)));
+
+        // The reference the session agrees: the rating most gave (unit 6: 2). Quinn (row A)
+        // then differs once in 9 answers, by 25 points: 2.78 on average, 8 of 9 exact; Alex
+        // (row C) three times in 10: 7.5, 7 of 10.
+        let agreed = ["1", "2", "3", "3", "2", "2", "4", "1", "2", "5", "1", "3"];
+        let (s, err) = api.put(&tokens[0], &format!("/api/v1/calibration/sessions/{id}/references"), json!({"contact_id": contacts[0], "criterion": "rating", "value": 1})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{err}");
+        let (s, err) = api.put(&admin, &format!("/api/v1/calibration/sessions/{id}/references"), json!({"contact_id": contacts[0], "criterion": "rating", "value": 9})).await;
+        assert_eq!((s, err["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("value")), "{err}");
+        let mut last = Value::Null;
+        for (unit, v) in agreed.iter().enumerate() {
+            let (s, r) = api.put(&admin, &format!("/api/v1/calibration/sessions/{id}/references"), json!({"contact_id": contacts[unit], "criterion": "rating", "value": v.parse::<i64>().unwrap(), "note": "as discussed"})).await;
+            assert_eq!(s, StatusCode::OK, "{r}");
+            last = r;
+        }
+        let person = |who: i64| last["participants"].as_array().unwrap().iter().find(|p| p["person_id"] == who).unwrap()["vs_reference"].clone();
+        let quinn = person(ids[0]);
+        assert_eq!(quinn["items"], 9);
+        assert!((quinn["mean_abs_diff"].as_f64().unwrap() - 25.0 / 9.0).abs() < 1e-9, "{quinn}");
+        assert!((quinn["exact_share"].as_f64().unwrap() - 8.0 / 9.0).abs() < 1e-12);
+        let alex = person(ids[2]);
+        assert_eq!(alex["items"], 10);
+        assert!((alex["mean_abs_diff"].as_f64().unwrap() - 7.5).abs() < 1e-9, "{alex}");
+        assert!((alex["exact_share"].as_f64().unwrap() - 0.7).abs() < 1e-12);
+        assert!(last["participants"].as_array().unwrap().iter().all(|p| p["flagged"] == false));
+
+        // Calibration scores never reach the quality figures.
+        let (_, q) = api.get(&admin, &format!("/api/v1/programs/{program}/quality?from=2026-01-01&to=2027-12-31")).await;
+        assert_eq!(q["total"]["evaluations"], 0, "{q}");
+    }
+
+    async fn without_a_reveal_each_sees_the_scores_once_their_own_are_in(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let lead = app.token_for("lead@example.com").await;
+        let program = app.program_id("ACME-DE").await.0;
+        let (version, contacts) = setup(&app, &api, &admin).await;
+        let (qa_id, lead_id) = (app.person_id("qa@example.com").await.0, app.person_id("lead@example.com").await.0);
+        let participants = json!([{"person_id": qa_id, "role": "evaluator"}, {"person_id": lead_id, "role": "team_lead"}]);
+        let (s, created) = api.post(&qa, "/api/v1/calibration/sessions", json!({
+            "program_id": program, "title": "Quick check", "held_on": "2026-03-10", "due": "2026-03-10",
+            "form_version_id": version, "participants": participants, "contact_ids": [contacts[0], contacts[1]], "reveal_required": false,
+        })).await;
+        assert_eq!(s, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_i64().unwrap();
+        let scores = format!("/api/v1/calibration/sessions/{id}/scores");
+        let results = format!("/api/v1/calibration/sessions/{id}/results");
+        api.put(&qa, &scores, json!({"contact_id": contacts[0], "answers": answers("3"), "submit": true})).await;
+        let (s, _) = api.get(&qa, &results).await;
+        assert_eq!(s, StatusCode::CONFLICT, "one contact still to score");
+        api.put(&qa, &scores, json!({"contact_id": contacts[1], "answers": answers("4"), "submit": true})).await;
+        let (s, r) = api.get(&qa, &results).await;
+        assert_eq!(s, StatusCode::OK, "{r}");
+        assert_eq!(r["participants"].as_array().unwrap().len(), 1, "only handed-in scores count");
+        let (s, _) = api.get(&lead, &results).await;
+        assert_eq!(s, StatusCode::CONFLICT, "the lead has not scored yet");
+        let (_, me) = api.get(&lead, &format!("/api/v1/calibration/sessions/{id}")).await;
+        assert_eq!(me["mine"], json!([]));
+        let (_, list) = api.get(&lead, "/api/v1/calibration/sessions").await;
+        assert_eq!(list.as_array().unwrap().len(), 1);
+    }
+}
