@@ -127,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::quality::pages::pages())
         .merge(crate::quality::coaching_pages::pages())
         .merge(crate::quality::sampling::pages::pages())
+        .merge(crate::calibration::pages::pages())
         .merge(api)
         .merge(crate::api::docs())
         .fallback(crate::web::not_found)

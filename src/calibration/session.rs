@@ -671,3 +671,85 @@ pub async fn results(db: &Db, user: &Principal, id: i64) -> AppResult<Results> {
         &refs,
     ))
 }
+
+/// Who can take part in a program's session, by name, with the role they would have: the
+/// program's evaluators and the administrators (evaluator), the leads and agents of its teams.
+pub async fn candidates(
+    db: &Db,
+    program: ProgramId,
+) -> Result<Vec<(PersonId, String, ParticipantRole)>, sqlx::Error> {
+    const SQL: &str = "SELECT p.id, p.name, g.role FROM people p JOIN grants g ON g.person_id = p.id \
+        LEFT JOIN teams t ON t.id = g.team_id \
+        WHERE p.active = TRUE AND (g.role = 'admin' OR (g.role = 'evaluator' AND g.program_id = $1) \
+          OR (g.role IN ('team_lead', 'agent') AND t.program_id = $1)) \
+        ORDER BY p.name, p.id";
+    let rows: Vec<(PersonId, String, String)> =
+        on_db!(db, p => sqlx::query_as(SQL).bind(program).fetch_all(p).await)?;
+    let mut out: Vec<(PersonId, String, ParticipantRole)> = Vec::new();
+    for (id, name, role) in rows {
+        let role = match role.as_str() {
+            "team_lead" => ParticipantRole::TeamLead,
+            "agent" => ParticipantRole::Agent,
+            _ => ParticipantRole::Evaluator,
+        };
+        match out.iter_mut().find(|(p, ..)| *p == id) {
+            // Someone with several grants takes part by the strongest.
+            Some(existing) if role == ParticipantRole::Evaluator => existing.2 = role,
+            Some(_) => {}
+            None => out.push((id, name, role)),
+        }
+    }
+    Ok(out)
+}
+
+/// The contacts of a program named by their external ids, in order; an unknown id is named.
+pub async fn contacts_named(
+    db: &Db,
+    program: ProgramId,
+    external_ids: &[String],
+) -> AppResult<Vec<i64>> {
+    const SQL: &str = "SELECT id FROM contacts WHERE program_id = $1 AND external_id = $2";
+    let mut out = Vec::new();
+    for (i, ext) in external_ids.iter().enumerate() {
+        let id: Option<i64> = on_db!(db, p => sqlx::query_scalar(SQL).bind(program).bind(ext)
+            .fetch_optional(p).await)?;
+        out.push(id.ok_or_else(|| {
+            invalid(
+                format!("contacts[{i}]"),
+                format!("{ext:?} is not a contact of this program"),
+            )
+        })?);
+    }
+    Ok(out)
+}
+
+/// `n` contacts an agent handled in the program in the last 30 days, at random.
+pub async fn sample_contacts(db: &Db, program: ProgramId, n: i64) -> AppResult<Vec<i64>> {
+    const SQL: &str = "SELECT id FROM contacts WHERE program_id = $1 AND arrived_at >= $2 \
+        AND agent <> '' AND outcome IN ('handled', 'transferred') ORDER BY RANDOM() LIMIT $3";
+    let since = now() - 30 * 86_400_000;
+    Ok(
+        on_db!(db, p => sqlx::query_scalar(SQL).bind(program).bind(since).bind(n.clamp(1, 50))
+        .fetch_all(p).await)?,
+    )
+}
+
+/// The programs among `programs` that held no session this month (by the day it is held).
+pub async fn without_session_this_month(
+    db: &Db,
+    programs: &[crate::programs::Program],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut out = Vec::new();
+    for p in programs {
+        let today = crate::contacts::calendar::today_in(p.zone());
+        let first = crate::contacts::calendar::month_of(today);
+        const SQL: &str = "SELECT COUNT(*) FROM calibration_sessions WHERE program_id = $1 \
+            AND held_on >= $2 AND held_on <= $3";
+        let n: i64 = on_db!(db, d => sqlx::query_scalar(SQL).bind(p.id).bind(first)
+            .bind(crate::contacts::calendar::next_month(first) - 1).fetch_one(d).await)?;
+        if n == 0 {
+            out.push(p.name.clone());
+        }
+    }
+    Ok(out)
+}

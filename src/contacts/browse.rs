@@ -286,6 +286,18 @@ pub async fn open_contact(
     {
         return Err(AppError::NotFound);
     }
+    view_contact(app, user, meta, c).await
+}
+
+/// A contact's view for a person already allowed to see it (its scope checked, or a
+/// calibration session that shows it to its participants); the opening is written to the
+/// audit log.
+pub async fn view_contact(
+    app: &AppState,
+    user: &crate::auth::Principal,
+    meta: &RequestMeta,
+    c: store::ContactDetail,
+) -> AppResult<ContactView> {
     let program = crate::programs::find(&app.db, c.program_id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -59,7 +59,7 @@ pub fn pages() -> Router<AppState> {
         .route("/evaluations/{id}/resolve", post(resolve))
 }
 
-pub(super) fn see_other(to: String) -> Response {
+pub(crate) fn see_other(to: String) -> Response {
     Redirect::to(&to).into_response()
 }
 
@@ -212,7 +212,7 @@ pub struct SectionView {
     pub criteria: Vec<CriterionView>,
 }
 
-fn options(tr: Tr, scale: &Scale, selected: Option<&str>) -> Vec<OptionView> {
+pub(crate) fn options(tr: Tr, scale: &Scale, selected: Option<&str>) -> Vec<OptionView> {
     let option = |value: String, label: String| OptionView {
         selected: selected == Some(value.as_str()),
         value,
@@ -234,7 +234,7 @@ fn options(tr: Tr, scale: &Scale, selected: Option<&str>) -> Vec<OptionView> {
 }
 
 /// An answer as shown: "yes" in the reader's language, n/a, a number or a label.
-fn answer_label(tr: Tr, value: &str) -> String {
+pub(crate) fn answer_label(tr: Tr, value: &str) -> String {
     match value {
         "yes" => tr.t("contacts.yes"),
         "no" => tr.t("contacts.no"),
@@ -274,7 +274,7 @@ fn criterion_view(tr: Tr, c: CriterionRef<'_>) -> CriterionView {
 }
 
 /// The form's sections with the criteria that apply to `channel` (all of them without one).
-fn sections(tr: Tr, form: &Form, channel: Option<Channel>) -> Vec<SectionView> {
+pub(crate) fn sections(tr: Tr, form: &Form, channel: Option<Channel>) -> Vec<SectionView> {
     let mut out: Vec<SectionView> = Vec::new();
     for section in &form.spec().sections {
         let criteria: Vec<CriterionView> = form
@@ -849,9 +849,9 @@ async fn back_to_evaluation(
 }
 
 /// A page form's fields, `answer:<criterion>` and the like, by name.
-pub(super) type Fields = Vec<(String, String)>;
+pub(crate) type Fields = Vec<(String, String)>;
 
-pub(super) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
     fields
         .iter()
         .find(|(k, _)| k == name)
@@ -866,6 +866,25 @@ fn answer_value(form: &Form, criterion: &str, raw: &str) -> AnswerValue {
     }
 }
 
+/// The answers a page form sent: `answer:<criterion>` and its comment `note:<criterion>`.
+pub(crate) fn answers_of(form: &Form, fields: &Fields) -> Vec<Answer> {
+    let comments: BTreeMap<&str, &str> = fields
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix("note:").map(|c| (c, v.as_str())))
+        .collect();
+    form.criteria()
+        .filter_map(|c| {
+            let key = c.spec.key.as_str();
+            let raw = field(fields, &format!("answer:{key}")).filter(|v| !v.is_empty())?;
+            Some(Answer {
+                criterion: key.to_owned(),
+                value: answer_value(form, key, raw),
+                comment: comments.get(key).map(|s| s.to_string()).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
+
 async fn save_evaluation(
     State(app): State<AppState>,
     ctx: PageCtx,
@@ -874,23 +893,7 @@ async fn save_evaluation(
     FormBody(fields): FormBody<Fields>,
 ) -> AppResult<Response> {
     let (_, version) = evaluations::get_with_form(&app.db, &ctx.user, id).await?;
-    let comments: BTreeMap<&str, &str> = fields
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("note:").map(|c| (c, v.as_str())))
-        .collect();
-    let answers: Vec<Answer> = version
-        .form
-        .criteria()
-        .filter_map(|c| {
-            let key = c.spec.key.as_str();
-            let raw = field(&fields, &format!("answer:{key}")).filter(|v| !v.is_empty())?;
-            Some(Answer {
-                criterion: key.to_owned(),
-                value: answer_value(&version.form, key, raw),
-                comment: comments.get(key).map(|s| s.to_string()).unwrap_or_default(),
-            })
-        })
-        .collect();
+    let answers = answers_of(&version.form, &fields);
     let input = SaveInput {
         answers,
         comment: field(&fields, "comment").unwrap_or_default().to_owned(),

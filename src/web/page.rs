@@ -122,6 +122,7 @@ pub fn navigation(user: &Principal, tr: Tr, path: &str) -> Vec<NavSection> {
     if resolves || user.has_role(crate::domain::Role::Agent) {
         quality.push(item("/coaching", "nav.coaching"));
     }
+    quality.push(item("/calibration", "nav.calibration"));
     sections.push(NavSection {
         title: tr.t("nav.section_quality"),
         items: quality,

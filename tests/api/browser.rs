@@ -978,3 +978,135 @@ async fn drag_onto(b: &Client, handle: &str, target: &str, block: &str, y: i64) 
         });
     b.perform_actions(drag).await.unwrap();
 }
+
+/// A facilitator runs a calibration session in the browser: plans it and invites two
+/// evaluators, who score two calls blind; reveals the scores; records the reference agreed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calibration_session_from_invitation_to_reveal_to_reference() {
+    let Some(d) = driver().await else { return };
+    let app = spawn_sqlite().await;
+    app.seed_demo().await;
+    app.import_csv(
+        "ACME-DE",
+        "external_id,channel,agent,arrived,answered,ended\n\
+         CAL-1,phone,agent@example.com,2026-03-02 09:00:00,2026-03-02 09:00:10,2026-03-02 09:05:00\n\
+         CAL-2,phone,agent@example.com,2026-03-02 10:00:00,2026-03-02 10:00:10,2026-03-02 10:05:00\n",
+    )
+    .await;
+    let program = app.program_id("ACME-DE").await.0;
+    let admin = app.token_for("admin@example.com").await;
+    let c = client();
+    let form: serde_json::Value = c
+        .post(app.url(&format!("/api/v1/programs/{program}/forms")))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"template": "classic-phone", "language": "en"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let version = form["id"].as_i64().unwrap();
+    c.post(app.url(&format!("/api/v1/form-versions/{version}/publish")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    let qa = app.person_id("qa@example.com").await.0;
+    let lead = app.person_id("lead@example.com").await.0;
+    let b = browser(&d).await;
+
+    // The facilitator plans the session and invites QA and the team lead.
+    sign_in(&b, &app, "admin@example.com").await;
+    b.goto(&app.url("/calibration")).await.unwrap();
+    click(&b, "#new-session").await;
+    b.find(Locator::Id("program"))
+        .await
+        .unwrap()
+        .select_by_value(&program.to_string())
+        .await
+        .unwrap();
+    click(&b, "#choose-program").await;
+    type_into(&b, "#title", "March calibration").await;
+    click(&b, &format!("input[name='participant'][value='{qa}']")).await;
+    click(&b, &format!("input[name='participant'][value='{lead}']")).await;
+    type_into(&b, "#contacts", "CAL-1, CAL-2").await;
+    click(&b, "#create-session").await;
+    wait_for_text(&b, "#session-state", "hidden until revealed").await;
+    let session = b.current_url().await.unwrap().path().to_owned();
+    sign_out(&b).await;
+
+    // Each scores both calls blind; the lead says the relationship was not kept on CAL-1.
+    for (who, except) in [
+        ("qa@example.com", vec![]),
+        ("lead@example.com", vec![("relationship", "no")]),
+    ] {
+        sign_in(&b, &app, who).await;
+        b.goto(&app.url(&session)).await.unwrap();
+        click(&b, "a.score-link").await;
+        wait_for_text(&b, "main", "CAL-1").await;
+        answer_all(&b, &except).await;
+        click(&b, "#hand-in").await;
+        wait_for_text(&b, "main", "CAL-2").await;
+        answer_all(&b, &[]).await;
+        click(&b, "#hand-in").await;
+        wait_for_text(&b, "#results-hidden", "until the facilitator reveals").await;
+        sign_out(&b).await;
+    }
+
+    // The facilitator reveals: agreement per criterion, and the one difference marked.
+    sign_in(&b, &app, "admin@example.com").await;
+    b.goto(&app.url(&session)).await.unwrap();
+    click(&b, "#reveal").await;
+    wait_for_text(&b, "#session-state", "Revealed").await;
+    wait_for_text(&b, "#agreement", "Relationship").await;
+    let differs = b.find_all(Locator::Css("tr.differs")).await.unwrap().len();
+    assert_eq!(
+        differs, 1,
+        "only the relationship question on CAL-1 differs"
+    );
+
+    // The session agrees the relationship was kept, and says why.
+    let block = b
+        .find(Locator::Css("section[id^='contact-']"))
+        .await
+        .unwrap();
+    block
+        .find(Locator::Css("select[name='ref:relationship']"))
+        .await
+        .unwrap()
+        .select_by_value("yes")
+        .await
+        .unwrap();
+    block
+        .find(Locator::Css("input[name='note:relationship']"))
+        .await
+        .unwrap()
+        .send_keys("The customer thanked the agent twice.")
+        .await
+        .unwrap();
+    block
+        .find(Locator::Css("button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_text(&b, "#deviation", "Lena Hoffmann").await;
+    let stored = kalibra::calibration::session::references(
+        &app.db,
+        session.trim_start_matches("/calibration/").parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), 1);
+    let ((_, key), (value, note)) = stored.into_iter().next().unwrap();
+    assert_eq!(
+        (key.as_str(), value.as_str(), note.as_str()),
+        (
+            "relationship",
+            "yes",
+            "The customer thanked the agent twice."
+        )
+    );
+}
