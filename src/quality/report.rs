@@ -313,18 +313,25 @@ pub fn period(program: &Program, p: &QualityParams) -> AppResult<(NaiveDate, Nai
     Ok((from, to))
 }
 
-/// The rollup rows that cover the days `first..=last`: whole months or weeks of `grain` where
-/// they fit, days at the edges (every day without one). As SQL, of integers only.
-fn periods(first: i64, last: i64, grain: Option<Grain>) -> String {
+/// The rows of a rollup table that cover the days `first..=last` within reach (`only`): whole
+/// months or weeks of `grain` where they fit, days at the edges (every day without one). One
+/// index range per part, as SQL of integers only.
+fn covering(table: &str, first: i64, last: i64, grain: Option<Grain>, only: &str) -> String {
     let reads = match grain {
         Some(g) => cover(first, last, g),
         None => vec![(Grain::Day, first, last)],
     };
     reads
         .iter()
-        .map(|(g, lo, hi)| format!("(grain = '{}' AND day >= {lo} AND day <= {hi})", g.as_str()))
+        .map(|(g, lo, hi)| {
+            format!(
+                "SELECT * FROM {table} WHERE program_id = $1 AND grain = '{}' \
+                 AND day >= {lo} AND day <= {hi}{only}",
+                g.as_str()
+            )
+        })
         .collect::<Vec<_>>()
-        .join(" OR ")
+        .join(" UNION ALL ")
 }
 
 /// A program's quality report for a person, within their reach.
@@ -376,9 +383,9 @@ pub async fn report(
          CAST(SUM(failed) AS BIGINT) AS failed, CAST(SUM(rq_yes) AS BIGINT) AS rq_yes, \
          CAST(SUM(rq_answered) AS BIGINT) AS rq_answered, CAST(SUM(disputed) AS BIGINT) AS disputed, \
          CAST(SUM(upheld) AS BIGINT) AS upheld, CAST(SUM(partly_upheld) AS BIGINT) AS partly_upheld, \
-         CAST(SUM(rejected) AS BIGINT) AS rejected FROM quality_rollups \
-         WHERE program_id = $1 AND ({periods}){only} GROUP BY {group}",
-        periods = periods(first, last, by.grain()),
+         CAST(SUM(rejected) AS BIGINT) AS rejected FROM ({rows}) r \
+         GROUP BY {group}",
+        rows = covering("quality_rollups", first, last, by.grain(), &only),
     );
     let rows: Vec<RollupRow> = on_db!(db, pool => {
         let mut q = sqlx::query_as(&rollups).bind(program.id);
@@ -417,10 +424,15 @@ pub async fn report(
         "SELECT criterion_key, principle, CAST(SUM(answers) AS BIGINT) AS answers, \
          CAST(SUM(not_applicable) AS BIGINT) AS not_applicable, SUM(percent_sum) AS percent_sum, \
          SUM(percent_sq_sum) AS percent_sq_sum, SUM(weight_sum) AS weight_sum, \
-         SUM(weighted_sum) AS weighted_sum FROM quality_criterion_rollups \
-         WHERE program_id = $1 AND ({periods}){only} \
+         SUM(weighted_sum) AS weighted_sum FROM ({rows}) r \
          GROUP BY criterion_key, principle",
-        periods = periods(first, last, Some(Grain::Month)),
+        rows = covering(
+            "quality_criterion_rollups",
+            first,
+            last,
+            Some(Grain::Month),
+            &only
+        ),
     );
     let rows: Vec<CriterionRow> = on_db!(db, pool => {
         let mut q = sqlx::query_as(&criteria_sql).bind(program.id);
