@@ -56,3 +56,17 @@ CREATE TABLE calibration_references (
     agreed_at BIGINT NOT NULL,
     PRIMARY KEY (session_id, contact_id, criterion_key)
 );
+
+-- The gate: an evaluator whose answers matched the reference less often than this share in their
+-- last session sees a warning on their evaluations, and the facilitator is told (once).
+CREATE TABLE calibration_gates (
+    program_id BIGINT PRIMARY KEY REFERENCES programs (id),
+    min_exact DOUBLE PRECISION NOT NULL CHECK (min_exact > 0 AND min_exact <= 1),
+    updated_at BIGINT NOT NULL
+);
+
+CREATE TABLE calibration_gate_notices (
+    session_id BIGINT NOT NULL REFERENCES calibration_sessions (id),
+    person_id BIGINT NOT NULL REFERENCES people (id),
+    PRIMARY KEY (session_id, person_id)
+);

@@ -163,6 +163,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::calibration::routes::api_reveal))
         .routes(routes!(crate::calibration::routes::api_reference))
         .routes(routes!(crate::calibration::routes::api_results))
+        .routes(routes!(
+            crate::calibration::routes::api_gate,
+            crate::calibration::routes::api_set_gate
+        ))
 }
 
 /// The OpenAPI document.

@@ -3,6 +3,7 @@
 //! and the agreement statistics show where the form or the evaluators need work
 //! (docs/calibration.md). Calibration scores never count toward anyone's quality figures.
 
+pub mod gate;
 pub mod pages;
 pub mod results;
 pub mod routes;

@@ -38,6 +38,7 @@ pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/calibration", get(list_page).post(create))
         .route("/calibration/new", get(new_page))
+        .route("/calibration/gate", post(set_gate))
         .route("/calibration/{id}", get(session_page))
         .route("/calibration/{id}/reveal", post(reveal))
         .route("/calibration/{id}/references", post(references))
@@ -54,13 +55,24 @@ pub struct ListRow {
     pub mine: String,
 }
 
+/// A facilitated program's gate, as its form shows it.
+pub struct GateRow {
+    pub program: Program,
+    /// The least share in percent, empty without a gate.
+    pub min: String,
+    pub under: Vec<super::gate::Shortfall>,
+}
+
 #[derive(Template)]
 #[template(path = "calibration/list.html")]
-struct ListTemplate {
+struct ListTemplate<'a> {
     tr: Tr,
+    ctx: &'a PageCtx,
     rows: Vec<ListRow>,
     may_plan: bool,
     reminders: Vec<String>,
+    gates: Vec<GateRow>,
+    error: Option<String>,
 }
 
 /// The programs whose calibration the person runs.
@@ -75,6 +87,15 @@ async fn facilitated(app: &AppState, ctx: &PageCtx) -> AppResult<Vec<Program>> {
 }
 
 async fn list_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Response> {
+    list_view(&app, &ctx, StatusCode::OK, None).await
+}
+
+async fn list_view(
+    app: &AppState,
+    ctx: &PageCtx,
+    status: StatusCode,
+    error: Option<String>,
+) -> AppResult<Response> {
     let programs = crate::programs::list_visible(&app.db, &ctx.user.program_scope()).await?;
     let name_of = |id: ProgramId| {
         programs
@@ -100,17 +121,70 @@ async fn list_page(State(app): State<AppState>, ctx: PageCtx) -> AppResult<Respo
             }
         })
         .collect();
-    let mine = facilitated(&app, &ctx).await?;
+    let mine = facilitated(app, ctx).await?;
     let reminders = session::without_session_this_month(&app.db, &mine).await?;
-    ctx.render(
+    let mut gates = Vec::new();
+    for p in &mine {
+        gates.push(GateRow {
+            min: super::gate::setting(&app.db, p.id)
+                .await?
+                .map(|m| format!("{:.0}", m * 100.0))
+                .unwrap_or_default(),
+            under: super::gate::shortfalls(&app.db, &ctx.user, p.id).await?,
+            program: p.clone(),
+        });
+    }
+    ctx.render_status(
+        status,
         &ctx.tr.t("calibration.title"),
         ListTemplate {
             tr: ctx.tr,
+            ctx,
             rows,
             may_plan: !mine.is_empty(),
             reminders,
+            gates,
+            error,
         },
     )
+}
+
+async fn set_gate(
+    State(app): State<AppState>,
+    ctx: PageCtx,
+    Extension(meta): Extension<RequestMeta>,
+    FormBody(fields): FormBody<Fields>,
+) -> AppResult<Response> {
+    let program: ProgramId = field(&fields, "program")
+        .and_then(|v| v.parse().ok())
+        .map(ProgramId)
+        .ok_or(AppError::NotFound)?;
+    let raw = field(&fields, "min_percent").unwrap_or_default().trim();
+    let min_exact = if raw.is_empty() {
+        Ok(None)
+    } else {
+        raw.parse::<f64>()
+            .map(|p| Some(p / 100.0))
+            .map_err(|_| AppError::InvalidAt {
+                field: "min_exact".into(),
+                message: format!("expected a percentage, got {raw:?}"),
+            })
+    };
+    let actor = actor_of(&ctx.user, &meta);
+    let set = match min_exact {
+        Ok(min_exact) => {
+            let input = super::gate::GateInput { min_exact };
+            super::gate::set(&app.db, &ctx.user, &actor, program, &input).await
+        }
+        Err(e) => Err(e),
+    };
+    match set {
+        Ok(()) => Ok(see_other("/calibration".into())),
+        Err(e) => {
+            let msg = form_error(ctx.tr, e)?;
+            list_view(&app, &ctx, StatusCode::UNPROCESSABLE_ENTITY, Some(msg)).await
+        }
+    }
 }
 
 #[derive(Deserialize)]

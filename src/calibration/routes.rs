@@ -4,10 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 
+use super::gate::{self, GateInput, Shortfall};
 use super::results::Results;
 use super::session::{self, NewSession, ReferenceInput, ScoreInput, Session};
 use crate::api::{ApiUser, IdPath, JsonBody};
 use crate::auth::middleware::actor_of;
+use crate::domain::ProgramId;
 use crate::startup::AppState;
 use crate::web::error::{AppResult, ErrorBody};
 use crate::web::request::RequestMeta;
@@ -114,4 +116,46 @@ pub async fn api_results(
     IdPath(id): IdPath<i64>,
 ) -> AppResult<Json<Results>> {
     Ok(Json(session::results(&app.db, &user.0, id).await?))
+}
+
+/// A program's calibration gate and who is under it now.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct GateView {
+    /// The least share of answers equal to the reference; `null`: no gate.
+    pub min_exact: Option<f64>,
+    /// Evaluators whose last session fell short, the furthest first.
+    pub under: Vec<Shortfall>,
+}
+
+/// The program's gate and the evaluators under it (administrators and the program's evaluators).
+#[utoipa::path(get, path = "/api/v1/programs/{id}/calibration-gate", tag = "calibration",
+    params(("id" = i64, Path, description = "Program id")),
+    responses((status = 200, body = GateView), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn api_gate(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<ProgramId>,
+) -> AppResult<Json<GateView>> {
+    let under = gate::shortfalls(&app.db, &user.0, id).await?;
+    Ok(Json(GateView {
+        min_exact: gate::setting(&app.db, id).await?,
+        under,
+    }))
+}
+
+/// Set the program's gate, or turn it off with `null`.
+#[utoipa::path(put, path = "/api/v1/programs/{id}/calibration-gate", tag = "calibration",
+    request_body = GateInput, params(("id" = i64, Path, description = "Program id")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
+pub async fn api_set_gate(
+    State(app): State<AppState>,
+    user: ApiUser,
+    Extension(meta): Extension<RequestMeta>,
+    IdPath(id): IdPath<ProgramId>,
+    JsonBody(input): JsonBody<GateInput>,
+) -> AppResult<StatusCode> {
+    gate::set(&app.db, &user.0, &actor_of(&user.0, &meta), id, &input).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

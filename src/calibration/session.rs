@@ -586,6 +586,7 @@ pub async fn set_reference(
     )
     .await?;
     tx.commit().await?;
+    super::gate::tell_facilitator(db, user, id).await?;
     results(db, user, id).await
 }
 

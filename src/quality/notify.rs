@@ -17,6 +17,7 @@ pub enum Kind {
     SamplesAssigned,
     CalibrationInvited,
     CalibrationRevealed,
+    CalibrationGate,
 }
 
 impl Kind {
@@ -29,6 +30,7 @@ impl Kind {
             Kind::SamplesAssigned => "samples_assigned",
             Kind::CalibrationInvited => "calibration_invited",
             Kind::CalibrationRevealed => "calibration_revealed",
+            Kind::CalibrationGate => "calibration_gate",
         }
     }
 }
@@ -54,7 +56,8 @@ pub struct Notification {
     pub id: Option<i64>,
     pub at: Timestamp,
     /// `evaluation_submitted`, `evaluation_disputed`, `dispute_resolved`, `coaching_session`,
-    /// `samples_assigned`, `calibration_invited`, `calibration_revealed`, `action_due`.
+    /// `samples_assigned`, `calibration_invited`, `calibration_revealed`,
+    /// `calibration_gate`, `action_due`.
     pub kind: String,
     pub detail: String,
     pub link: String,

@@ -721,6 +721,8 @@ struct EvaluationTemplate<'a> {
     score: String,
     resolution: String,
     history: Vec<HistoryRow>,
+    /// The calibration gate's warning to the evaluator working on it.
+    gate_warning: Option<String>,
     error: Option<String>,
 }
 
@@ -786,6 +788,22 @@ async fn evaluation_view(
         _ => false,
     };
     let title = format!("{} · {}", tr.t(e.kind.label_key()), v.c.external_id);
+    let gate_warning = if mine && e.status == Status::Draft {
+        crate::calibration::gate::shortfall(&app.db, &ctx.user, ctx.user.person_id, e.program_id)
+            .await?
+            .map(|g| {
+                tr.f(
+                    "quality.gate_warning",
+                    &[
+                        ("share", &format!("{:.0}", g.exact_share * 100.0)),
+                        ("min", &format!("{:.0}", g.min_exact * 100.0)),
+                        ("session", &g.session_title),
+                    ],
+                )
+            })
+    } else {
+        None
+    };
     ctx.render_status(
         status,
         &title,
@@ -795,6 +813,7 @@ async fn evaluation_view(
             form_name: version.name.clone(),
             version: version.version,
             sections,
+            gate_warning,
             editable: mine && e.status == Status::Draft,
             answerable,
             resolvable,

@@ -26,7 +26,7 @@ const ADMIN_ONLY: [u16; 8] = [401, 403, 403, 403, 403, 403, 403, 200];
 const PROGRAM_A: [u16; 8] = [401, 200, 200, 200, 200, 200, 404, 200];
 const PROGRAM_B: [u16; 8] = [401, 200, 404, 404, 404, 404, 200, 200];
 const NOWHERE: [u16; 8] = [401, 404, 404, 404, 404, 404, 404, 404];
-/// A program's sampling: its evaluators and the administrators.
+/// A program's sampling and calibration gate: its evaluators and the administrators.
 const SAMPLING_A: [u16; 8] = [401, 200, 403, 403, 403, 403, 404, 200];
 /// A program's figures: everybody in it; agents and team leads see only their own.
 const PROGRAM_A_FIGURES: [u16; 8] = PROGRAM_A;
@@ -104,6 +104,7 @@ fn api_rows(ids: &Ids) -> Vec<(Method, String, Option<serde_json::Value>, [u16; 
         get("/api/v1/sampling-plans/999999".into(), NOWHERE),
         get("/api/v1/calibration/sessions".into(), ALL_SIGNED_IN),
         get("/api/v1/calibration/sessions/999999".into(), NOWHERE),
+        get(format!("/api/v1/programs/{a}/calibration-gate"), SAMPLING_A),
         get(format!("/api/v1/disputes?program_id={b}"), PROGRAM_B),
         get(format!("/api/v1/programs/{a}/forms"), PROGRAM_A),
         get(format!("/api/v1/programs/{a}/quality"), PROGRAM_A),
@@ -285,6 +286,11 @@ fn page_rows(ids: &Ids) -> Vec<PageRow> {
         ),
         get("/notifications".into(), SIGNED_IN),
         get("/assignments".into(), SIGNED_IN),
+        get("/calibration".into(), SIGNED_IN),
+        get(
+            "/calibration/999999".into(),
+            ["login", "404", "404", "404", "404", "404", "404", "404"],
+        ),
         get(
             format!("/programs/{a}/sampling"),
             ["login", "200", "403", "403", "403", "403", "404", "200"],

@@ -78,6 +78,8 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/calibration/sessions/{id}/reveal"),
     ("put", "/api/v1/calibration/sessions/{id}/references"),
     ("get", "/api/v1/calibration/sessions/{id}/results"),
+    ("get", "/api/v1/programs/{id}/calibration-gate"),
+    ("put", "/api/v1/programs/{id}/calibration-gate"),
 ];
 
 /// A published form, its principle, a contact and an evaluation of it, by the path prefix that

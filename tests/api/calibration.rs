@@ -216,4 +216,71 @@ both_backends! {
         let (_, list) = api.get(&lead, "/api/v1/calibration/sessions").await;
         assert_eq!(list.as_array().unwrap().len(), 1);
     }
+
+    async fn the_gate_warns_who_fell_short_and_tells_the_facilitator(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let lead = app.token_for("lead@example.com").await;
+        let program = app.program_id("ACME-DE").await.0;
+        let (version, contacts) = setup(&app, &api, &admin).await;
+        let gate = format!("/api/v1/programs/{program}/calibration-gate");
+        let (s, _) = api.put(&lead, &gate, json!({"min_exact": 0.9})).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "the QA side sets the gate");
+        let (s, err) = api.put(&admin, &gate, json!({"min_exact": 1.5})).await;
+        assert_eq!((s, err["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("min_exact")));
+        let (s, _) = api.put(&admin, &gate, json!({"min_exact": 0.9})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (qa_id, lead_id) = (app.person_id("qa@example.com").await.0, app.person_id("lead@example.com").await.0);
+        let (_, created) = api.post(&admin, "/api/v1/calibration/sessions", json!({
+            "program_id": program, "title": "Gate check", "held_on": "2026-03-10", "due": "2026-03-10",
+            "form_version_id": version, "contact_ids": [contacts[0], contacts[1]],
+            "participants": [{"person_id": qa_id, "role": "evaluator"}, {"person_id": lead_id, "role": "team_lead"}],
+        })).await;
+        let id = created["id"].as_i64().unwrap();
+        let scores = format!("/api/v1/calibration/sessions/{id}/scores");
+        // QA answers 3 / C on both; the lead 3 / C and 4 / C: one answer of four differs.
+        for (token, second) in [(&qa, "3"), (&lead, "4")] {
+            api.put(token, &scores, json!({"contact_id": contacts[0], "answers": answers("3"), "submit": true})).await;
+            let mut a = answers(second);
+            a[1] = json!({"criterion": "category", "value": "C"});
+            let (s, b) = api.put(token, &scores, json!({"contact_id": contacts[1], "answers": a, "submit": true})).await;
+            assert_eq!(s, StatusCode::OK, "{b}");
+        }
+        api.post(&admin, &format!("/api/v1/calibration/sessions/{id}/reveal"), json!({})).await;
+        let refs = format!("/api/v1/calibration/sessions/{id}/references");
+        for (contact, criterion, value) in [(0, "rating", json!(3)), (0, "category", json!("C")), (1, "rating", json!(3))] {
+            api.put(&admin, &refs, json!({"contact_id": contacts[contact], "criterion": criterion, "value": value})).await;
+        }
+        let (_, n) = api.get(&admin, "/api/v1/notifications").await;
+        assert!(n.as_array().unwrap().iter().all(|x| x["kind"] != "calibration_gate"), "not before the reference is complete");
+        api.put(&admin, &refs, json!({"contact_id": contacts[1], "criterion": "category", "value": "C"})).await;
+        // The lead: 3 of 4 the same, 75 % under 90 %; QA 4 of 4.
+        let (_, n) = api.get(&admin, "/api/v1/notifications").await;
+        let told: Vec<&Value> = n.as_array().unwrap().iter().filter(|x| x["kind"] == "calibration_gate").collect();
+        assert_eq!(told.len(), 1, "{n}");
+        assert_eq!(told[0]["detail"], "Lena Hoffmann: 75 % < 90 % · Gate check");
+        api.put(&admin, &refs, json!({"contact_id": contacts[1], "criterion": "category", "value": "C", "note": "again"})).await;
+        let (_, n) = api.get(&admin, "/api/v1/notifications").await;
+        assert_eq!(n.as_array().unwrap().iter().filter(|x| x["kind"] == "calibration_gate").count(), 1, "told once");
+        let (s, g) = api.get(&qa, &gate).await;
+        assert_eq!(s, StatusCode::OK, "{g}");
+        assert_eq!(g["min_exact"], 0.9);
+        assert_eq!(g["under"].as_array().unwrap().len(), 1);
+        assert_eq!((g["under"][0]["person_id"].as_i64(), g["under"][0]["exact_share"].as_f64()), (Some(lead_id), Some(0.75)));
+
+        // The lead's new evaluation carries the warning; QA's does not.
+        for (email, warned) in [("lead@example.com", true), ("qa@example.com", false)] {
+            let c = app.signed_in(email).await;
+            let token = app.token_for(email).await;
+            let (_, e) = api.post(&token, &format!("/api/v1/contacts/{}/evaluations", contacts[5]), json!({})).await;
+            let html = c.get(app.url(&format!("/evaluations/{}", e["id"]))).send().await.unwrap().text().await.unwrap();
+            assert_eq!(html.contains("id=\"gate-warning\"") && html.contains("75 %"), warned, "{email}: {html}");
+        }
+        let (s, _) = api.put(&admin, &gate, json!({"min_exact": null})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        let (_, g) = api.get(&qa, &gate).await;
+        assert_eq!((g["min_exact"].clone(), g["under"].as_array().unwrap().len()), (Value::Null, 0));
+    }
 }
