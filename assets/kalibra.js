@@ -92,6 +92,30 @@
         ]
       }, [xs, data.iqs, data.rq], el);
     });
+    // Any number of lines over report groups: {labels, series: [{label, values}]}; the y range
+    // from data-min and data-max.
+    root.querySelectorAll('[data-chart="series"]').forEach(function (el) {
+      if (el.getAttribute("data-drawn")) { return; }
+      el.setAttribute("data-drawn", "1");
+      var source = el.parentNode.querySelector(".chart-data");
+      if (!source) { return; }
+      var data = JSON.parse(source.textContent);
+      var xs = data.labels.map(function (_, i) { return i; });
+      var palette = ["#0b6874", "#7c3aed", "#b45309", "#1e7d4f", "#be123c", "#1d4ed8", "#a16207", "#4b5563"];
+      var min = parseFloat(el.getAttribute("data-min"));
+      var max = parseFloat(el.getAttribute("data-max"));
+      var y = isNaN(min) || isNaN(max) ? {} : { range: [min, max] };
+      var series = [{ label: el.getAttribute("data-group") }].concat(data.series.map(function (s, i) {
+        return { label: s.label, stroke: palette[i % palette.length], width: 2, spanGaps: true, points: { show: true } };
+      }));
+      new window.uPlot({
+        width: el.clientWidth || 800,
+        height: 240,
+        scales: { x: { time: false }, y: y },
+        axes: [labelAxis(data), {}],
+        series: series
+      }, [xs].concat(data.series.map(function (s) { return s.values; })), el);
+    });
   }
   // Upload progress for forms marked data-upload (htmx reports the bytes sent).
   document.addEventListener("htmx:xhr:progress", function (ev) {

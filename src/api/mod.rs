@@ -167,6 +167,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             crate::calibration::routes::api_gate,
             crate::calibration::routes::api_set_gate
         ))
+        .routes(routes!(crate::calibration::routes::api_trends))
 }
 
 /// The OpenAPI document.

@@ -8,3 +8,4 @@ pub mod pages;
 pub mod results;
 pub mod routes;
 pub mod session;
+pub mod trends;

@@ -61,6 +61,47 @@ pub struct GateRow {
     /// The least share in percent, empty without a gate.
     pub min: String,
     pub under: Vec<super::gate::Shortfall>,
+    pub trends: Option<TrendView>,
+}
+
+/// A program's calibration trends as tables and chart data.
+pub struct TrendView {
+    pub sessions: Vec<String>,
+    pub criteria: Vec<(String, Vec<String>)>,
+    pub participants: Vec<(String, Vec<String>)>,
+    pub alpha_chart: String,
+    pub distance_chart: String,
+}
+
+fn trend_view(t: &super::trends::Trends) -> Option<TrendView> {
+    if t.sessions.is_empty() {
+        return None;
+    }
+    let chart = |series: &[super::trends::Series]| {
+        crate::web::page::script_json(&serde_json::json!({
+            "labels": t.sessions.iter().map(|s| s.held_on.clone()).collect::<Vec<_>>(),
+            "series": series.iter().map(|s| serde_json::json!({"label": s.name, "values": s.values}))
+                .collect::<Vec<_>>(),
+        }))
+    };
+    let rows = |series: &[super::trends::Series], digits: usize| {
+        series
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    s.values.iter().map(|v| fixed(*v, digits)).collect(),
+                )
+            })
+            .collect()
+    };
+    Some(TrendView {
+        sessions: t.sessions.iter().map(|s| s.held_on.clone()).collect(),
+        criteria: rows(&t.criteria, 3),
+        participants: rows(&t.participants, 1),
+        alpha_chart: chart(&t.criteria),
+        distance_chart: chart(&t.participants),
+    })
 }
 
 #[derive(Template)]
@@ -131,6 +172,7 @@ async fn list_view(
                 .map(|m| format!("{:.0}", m * 100.0))
                 .unwrap_or_default(),
             under: super::gate::shortfalls(&app.db, &ctx.user, p.id).await?,
+            trends: trend_view(&super::trends::trends(&app.db, &ctx.user, p.id).await?),
             program: p.clone(),
         });
     }

@@ -159,3 +159,17 @@ pub async fn api_set_gate(
     gate::set(&app.db, &user.0, &actor_of(&user.0, &meta), id, &input).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Alpha per criterion and each participant's distance from the reference, session after
+/// session (the last 12 whose scores are out; administrators and the program's evaluators).
+#[utoipa::path(get, path = "/api/v1/programs/{id}/calibration-trends", tag = "calibration",
+    params(("id" = i64, Path, description = "Program id")),
+    responses((status = 200, body = super::trends::Trends), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)))]
+pub async fn api_trends(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<ProgramId>,
+) -> AppResult<Json<super::trends::Trends>> {
+    Ok(Json(super::trends::trends(&app.db, &user.0, id).await?))
+}

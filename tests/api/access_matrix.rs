@@ -105,6 +105,10 @@ fn api_rows(ids: &Ids) -> Vec<(Method, String, Option<serde_json::Value>, [u16; 
         get("/api/v1/calibration/sessions".into(), ALL_SIGNED_IN),
         get("/api/v1/calibration/sessions/999999".into(), NOWHERE),
         get(format!("/api/v1/programs/{a}/calibration-gate"), SAMPLING_A),
+        get(
+            format!("/api/v1/programs/{a}/calibration-trends"),
+            SAMPLING_A,
+        ),
         get(format!("/api/v1/disputes?program_id={b}"), PROGRAM_B),
         get(format!("/api/v1/programs/{a}/forms"), PROGRAM_A),
         get(format!("/api/v1/programs/{a}/quality"), PROGRAM_A),

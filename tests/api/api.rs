@@ -80,6 +80,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/calibration/sessions/{id}/results"),
     ("get", "/api/v1/programs/{id}/calibration-gate"),
     ("put", "/api/v1/programs/{id}/calibration-gate"),
+    ("get", "/api/v1/programs/{id}/calibration-trends"),
 ];
 
 /// A published form, its principle, a contact and an evaluation of it, by the path prefix that

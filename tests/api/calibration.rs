@@ -179,6 +179,18 @@ both_backends! {
         assert!((alex["exact_share"].as_f64().unwrap() - 0.7).abs() < 1e-12);
         assert!(last["participants"].as_array().unwrap().iter().all(|p| p["flagged"] == false));
 
+        // The trend: one session so far, its alphas and distances as above.
+        let (s, t) = api.get(&admin, &format!("/api/v1/programs/{program}/calibration-trends")).await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        assert_eq!(t["sessions"][0]["held_on"], "2026-03-10");
+        let line = |list: &str, key: &str| t[list].as_array().unwrap().iter().find(|x| x["key"] == key).unwrap()["values"][0].as_f64().unwrap();
+        assert!((line("criteria", "rating") - 108_577.0 / 133_160.0).abs() < 1e-9);
+        assert!((line("participants", &ids[0].to_string()) - 25.0 / 9.0).abs() < 1e-9);
+        let (s, _) = api.get(&tokens[1], &format!("/api/v1/programs/{program}/calibration-trends")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "for the QA side");
+        let html = app.signed_in("admin@example.com").await.get(app.url("/calibration")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("trend-alpha") && html.contains(">0.815<") && html.contains(">2.8<"), "{html}");
+
         // Calibration scores never reach the quality figures.
         let (_, q) = api.get(&admin, &format!("/api/v1/programs/{program}/quality?from=2026-01-01&to=2027-12-31")).await;
         assert_eq!(q["total"]["evaluations"], 0, "{q}");
