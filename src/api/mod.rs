@@ -168,6 +168,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             crate::calibration::routes::api_set_gate
         ))
         .routes(routes!(crate::calibration::routes::api_trends))
+        .routes(routes!(crate::calibration::routes::api_severity))
 }
 
 /// The OpenAPI document.

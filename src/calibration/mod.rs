@@ -8,4 +8,5 @@ pub mod pages;
 pub mod results;
 pub mod routes;
 pub mod session;
+pub mod severity;
 pub mod trends;

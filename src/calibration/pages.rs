@@ -62,6 +62,42 @@ pub struct GateRow {
     pub min: String,
     pub under: Vec<super::gate::Shortfall>,
     pub trends: Option<TrendView>,
+    pub severity: Vec<SeverityRow>,
+}
+
+/// An evaluator's severity as shown.
+pub struct SeverityRow {
+    pub name: String,
+    pub evaluations: usize,
+    pub effect: String,
+    pub interval: String,
+    pub within_10: String,
+    pub flagged: bool,
+}
+
+/// Points with their sign, a true minus for harshness.
+fn signed(v: f64) -> String {
+    if v < 0.0 {
+        format!("−{:.1}", -v)
+    } else {
+        format!("+{v:.1}")
+    }
+}
+
+fn severity_rows(list: Vec<super::severity::Severity>) -> Vec<SeverityRow> {
+    list.into_iter()
+        .map(|s| SeverityRow {
+            effect: s.effect.map(signed).unwrap_or_else(|| "–".into()),
+            interval: match (s.ci_low, s.ci_high) {
+                (Some(lo), Some(hi)) => format!("{} … {}", signed(lo), signed(hi)),
+                _ => "–".into(),
+            },
+            within_10: share(s.within_10),
+            name: s.name,
+            evaluations: s.evaluations,
+            flagged: s.flagged,
+        })
+        .collect()
 }
 
 /// A program's calibration trends as tables and chart data.
@@ -173,6 +209,14 @@ async fn list_view(
                 .unwrap_or_default(),
             under: super::gate::shortfalls(&app.db, &ctx.user, p.id).await?,
             trends: trend_view(&super::trends::trends(&app.db, &ctx.user, p.id).await?),
+            severity: {
+                let q = super::routes::PeriodQuery {
+                    from: None,
+                    to: None,
+                };
+                let bounds = super::routes::period_bounds(&app.db, p.id, &q).await?;
+                severity_rows(super::severity::of_program(&app.db, &ctx.user, p.id, bounds).await?)
+            },
             program: p.clone(),
         });
     }

@@ -173,3 +173,49 @@ pub async fn api_trends(
 ) -> AppResult<Json<super::trends::Trends>> {
     Ok(Json(super::trends::trends(&app.db, &user.0, id).await?))
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// First day, `YYYY-MM-DD`, of the submissions (default: 90 days before `to`).
+    pub from: Option<String>,
+    /// Last day (default: today), in the program's time zone.
+    pub to: Option<String>,
+}
+
+/// The days `from..=to` of a program as UTC ms bounds: the last 90 days by default.
+pub async fn period_bounds(
+    db: &crate::store::Db,
+    program: ProgramId,
+    q: &PeriodQuery,
+) -> AppResult<(i64, i64)> {
+    use crate::contacts::calendar::{day_number, day_start_utc, today_in};
+    let tz = crate::programs::zone(db, program).await?;
+    let day = |field: &'static str, raw: &Option<String>| -> AppResult<Option<i64>> {
+        match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => Ok(Some(day_number(crate::contacts::routes::date(field, r)?))),
+            None => Ok(None),
+        }
+    };
+    let to = day("to", &q.to)?.unwrap_or_else(|| today_in(tz));
+    let from = day("from", &q.from)?.unwrap_or(to - 89);
+    Ok((day_start_utc(tz, from), day_start_utc(tz, to + 1)))
+}
+
+/// Each evaluator's leniency (+) or harshness (−) against peers on the same agents and criteria,
+/// from the period's evaluations (administrators and the program's evaluators).
+#[utoipa::path(get, path = "/api/v1/programs/{id}/evaluator-severity", tag = "calibration",
+    params(("id" = i64, Path, description = "Program id"), PeriodQuery),
+    responses((status = 200, body = [super::severity::Severity]), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn api_severity(
+    State(app): State<AppState>,
+    user: ApiUser,
+    IdPath(id): IdPath<ProgramId>,
+    crate::api::QueryParams(q): crate::api::QueryParams<PeriodQuery>,
+) -> AppResult<Json<Vec<super::severity::Severity>>> {
+    let bounds = period_bounds(&app.db, id, &q).await?;
+    Ok(Json(
+        super::severity::of_program(&app.db, &user.0, id, bounds).await?,
+    ))
+}

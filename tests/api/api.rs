@@ -81,6 +81,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/api/v1/programs/{id}/calibration-gate"),
     ("put", "/api/v1/programs/{id}/calibration-gate"),
     ("get", "/api/v1/programs/{id}/calibration-trends"),
+    ("get", "/api/v1/programs/{id}/evaluator-severity"),
 ];
 
 /// A published form, its principle, a contact and an evaluation of it, by the path prefix that

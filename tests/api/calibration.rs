@@ -295,4 +295,42 @@ both_backends! {
         let (_, g) = api.get(&qa, &gate).await;
         assert_eq!((g["min_exact"].clone(), g["under"].as_array().unwrap().len()), (Value::Null, 0));
     }
+
+    async fn evaluator_severity_from_everyday_evaluations(app: TestApp) {
+        use crate::quality::{ans, evaluate, publish_example};
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let program = app.program_id("ACME-DE").await.0;
+        let csv: String = ["P", "X"].iter().flat_map(|p| (1..=4).map(move |i| {
+            let agent = if *p == "P" { "agent@example.com" } else { "someone.else" };
+            format!("{p}-{i},phone,{agent},2026-03-02 09:0{i}:00,2026-03-02 09:0{i}:10,2026-03-02 09:0{i}:50\n")
+        })).collect();
+        let ids = app.import_csv("ACME-DE", &format!("external_id,channel,agent,arrived,answered,ended\n{csv}")).await;
+        publish_example(&api, &admin, "fail").await;
+        // QA: greeting yes, listening 3 (50 %), information Partly (50 %); the administrator:
+        // yes, 5 (100 %), Fully (100 %). Each evaluates two calls of each agent.
+        let strict = || json!([ans("greeting", json!("yes")), ans("listening", json!(3)), ans("information", json!("Partly")), ans("relationship", json!("yes"))]);
+        let kind = || json!([ans("greeting", json!("yes")), ans("listening", json!(5)), ans("information", json!("Fully")), ans("relationship", json!("yes"))]);
+        for (who, answers, calls) in [(&qa, strict(), ["P-1", "P-2", "X-1", "X-2"]), (&admin, kind(), ["P-3", "P-4", "X-3", "X-4"])] {
+            for c in calls {
+                evaluate(&api, who, ids[c], answers.clone()).await;
+            }
+        }
+        // Balanced: the difference is the mean over the criteria of (0, 50, 50, 0) = 25 points,
+        // so each is 12.5 from the middle.
+        let (s, v) = api.get(&qa, &format!("/api/v1/programs/{program}/evaluator-severity")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let effect = |name: &str| v.as_array().unwrap().iter().find(|x| x["name"] == name).unwrap().clone();
+        let (quinn, alex) = (effect("Quinn de Vries"), effect("Alex Admin"));
+        assert!((quinn["effect"].as_f64().unwrap() + 12.5).abs() < 1e-6, "{v}");
+        assert!((alex["effect"].as_f64().unwrap() - 12.5).abs() < 1e-6, "{v}");
+        assert_eq!((quinn["evaluations"].as_i64(), quinn["answers"].as_i64(), quinn["shared_agents"].as_i64()), (Some(4), Some(16), Some(2)));
+        assert!(quinn["ci_low"].as_f64().unwrap() < -12.5 && quinn["ci_high"].as_f64().unwrap() > -12.5);
+        let (s, _) = api.get(&qa, &format!("/api/v1/programs/{program}/evaluator-severity?from=2020-01-01&to=2020-01-31")).await;
+        assert_eq!(s, StatusCode::OK);
+        let html = app.signed_in("qa@example.com").await.get(app.url("/calibration")).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("id=\"severity-") && html.contains("−12.5"), "{html}");
+    }
 }
