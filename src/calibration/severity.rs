@@ -45,6 +45,9 @@ pub struct Fit {
     pub counts: BTreeMap<PersonId, usize>,
 }
 
+/// An answer by position: agent, evaluator, criterion, and its percent.
+type Row = (usize, usize, usize, f64);
+
 fn index<T: Ord + Clone>(values: impl Iterator<Item = T>) -> BTreeMap<T, usize> {
     let set: BTreeSet<T> = values.collect();
     set.into_iter().enumerate().map(|(i, v)| (v, i)).collect()
@@ -58,7 +61,7 @@ pub fn fit(obs: &[Observation]) -> Option<Fit> {
     let agents = index(obs.iter().map(|o| o.agent.clone()));
     let evaluators = index(obs.iter().map(|o| o.evaluator));
     let criteria = index(obs.iter().map(|o| o.criterion.clone()));
-    let rows: Vec<(usize, usize, usize, f64)> = obs
+    let rows: Vec<Row> = obs
         .iter()
         .map(|o| {
             (
@@ -77,9 +80,7 @@ pub fn fit(obs: &[Observation]) -> Option<Fit> {
         vec![0.0; criteria.len()],
     );
     // One effect at a time: the mean of what the others leave unexplained.
-    let update = |effect: &mut Vec<f64>,
-                  which: fn(&(usize, usize, usize, f64)) -> usize,
-                  rest: &dyn Fn(&(usize, usize, usize, f64)) -> f64| {
+    let update = |effect: &mut Vec<f64>, which: fn(&Row) -> usize, rest: &dyn Fn(&Row) -> f64| {
         let mut sum = vec![0.0; effect.len()];
         let mut count = vec![0usize; effect.len()];
         for r in &rows {
