@@ -438,6 +438,8 @@ async fn run(backend: &str, database_url: String, db: Db, o: &Options) -> Vec<St
         o.evaluations,
         seeded.elapsed().as_secs_f64()
     );
+    // A database in use has its statistics; a million rows written a moment ago do not yet.
+    kalibra::on_db!(&db, p => sqlx::query("ANALYZE").execute(p).await.map(|_| ())).unwrap();
     let admin = token(&state, "admin@example.com").await;
     let c = reqwest::Client::new();
     for by in ["week", "agent", "month"] {
