@@ -1020,7 +1020,9 @@ async fn a_calibration_session_from_invitation_to_reveal_to_reference() {
     sign_in(&b, &app, "admin@example.com").await;
     b.goto(&app.url("/calibration")).await.unwrap();
     click(&b, "#new-session").await;
-    b.find(Locator::Id("program"))
+    b.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("program"))
         .await
         .unwrap()
         .select_by_value(&program.to_string())
@@ -1092,6 +1094,14 @@ async fn a_calibration_session_from_invitation_to_reveal_to_reference() {
         .click()
         .await
         .unwrap();
+    // Saved once the page comes back at the contact's block.
+    for _ in 0..100 {
+        let url = b.current_url().await.unwrap();
+        if url.fragment().is_some_and(|f| f.starts_with("contact-")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     wait_for_text(&b, "#deviation", "Lena Hoffmann").await;
     let stored = kalibra::calibration::session::references(
         &app.db,
