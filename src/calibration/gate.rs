@@ -90,18 +90,18 @@ pub struct Shortfall {
     pub min_exact: f64,
 }
 
-/// The person's last session in the program with a reference, if any.
+/// The person's last session in the program with a reference, with its title.
 async fn last_session(
     db: &Db,
     person: PersonId,
     program: ProgramId,
-) -> Result<Option<i64>, sqlx::Error> {
-    const SQL: &str = "SELECT s.id FROM calibration_sessions s \
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    const SQL: &str = "SELECT s.id, s.title FROM calibration_sessions s \
         JOIN calibration_participants p ON p.session_id = s.id AND p.person_id = $1 \
         WHERE s.program_id = $2 AND (s.revealed_at IS NOT NULL OR s.reveal_required = FALSE) \
           AND EXISTS (SELECT 1 FROM calibration_references r WHERE r.session_id = s.id) \
         ORDER BY s.held_on DESC, s.id DESC LIMIT 1";
-    on_db!(db, p => sqlx::query_scalar(SQL).bind(person).bind(program).fetch_optional(p).await)
+    on_db!(db, p => sqlx::query_as(SQL).bind(person).bind(program).fetch_optional(p).await)
 }
 
 /// Whether `person` fell under the program's gate in their last session, as `user` may see it
@@ -115,14 +115,12 @@ pub async fn shortfall(
     let Some(min) = setting(db, program).await? else {
         return Ok(None);
     };
-    let Some(id) = last_session(db, person, program).await? else {
+    let Some((id, title)) = last_session(db, person, program).await? else {
         return Ok(None);
     };
-    let s = session::get(db, user, id).await?;
-    if !s.results_visible {
+    let Some(results) = session::visible_results(db, user, id).await? else {
         return Ok(None);
-    }
-    let results = session::results(db, user, id).await?;
+    };
     Ok(results
         .participants
         .iter()
@@ -133,7 +131,7 @@ pub async fn shortfall(
             person_id: person,
             name,
             session_id: id,
-            session_title: s.title.clone(),
+            session_title: title,
             exact_share,
             min_exact: min,
         }))

@@ -25,7 +25,7 @@ use crate::kpi::Channel;
 use crate::programs::Program;
 use crate::quality::forms::{self, VersionStatus};
 use crate::quality::pages::{
-    Fields, SectionView, answer_label, answers_of, field, options, sections, see_other,
+    Fields, SectionView, answer_label, answers_of, field, id_field, options, sections, see_other,
 };
 use crate::quality::scale::AnswerValue;
 use crate::startup::AppState;
@@ -241,10 +241,7 @@ async fn set_gate(
     Extension(meta): Extension<RequestMeta>,
     FormBody(fields): FormBody<Fields>,
 ) -> AppResult<Response> {
-    let program: ProgramId = field(&fields, "program")
-        .and_then(|v| v.parse().ok())
-        .map(ProgramId)
-        .ok_or(AppError::NotFound)?;
+    let program: ProgramId = id_field(&fields, "program")?;
     let raw = field(&fields, "min_percent").unwrap_or_default().trim();
     let min_exact = if raw.is_empty() {
         Ok(None)
@@ -433,10 +430,7 @@ async fn create(
     Extension(meta): Extension<RequestMeta>,
     FormBody(fields): FormBody<Fields>,
 ) -> AppResult<Response> {
-    let program: ProgramId = field(&fields, "program")
-        .and_then(|v| v.parse().ok())
-        .map(ProgramId)
-        .ok_or(AppError::NotFound)?;
+    let program: ProgramId = id_field(&fields, "program")?;
     let made = match new_session(&app, &fields, program).await {
         Ok(input) => session::create(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), &input).await,
         Err(e) => Err(e),
@@ -710,9 +704,7 @@ async fn references(
     IdPath(id): IdPath<i64>,
     FormBody(fields): FormBody<Fields>,
 ) -> AppResult<Response> {
-    let contact: i64 = field(&fields, "contact_id")
-        .and_then(|v| v.parse().ok())
-        .ok_or(AppError::NotFound)?;
+    let contact: i64 = id_field(&fields, "contact_id")?;
     let actor = actor_of(&ctx.user, &meta);
     let given: BTreeMap<&str, &str> = fields
         .iter()

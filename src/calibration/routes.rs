@@ -183,23 +183,28 @@ pub struct PeriodQuery {
     pub to: Option<String>,
 }
 
-/// The days `from..=to` of a program as UTC ms bounds: the last 90 days by default.
+/// The days `from..=to` of a program as UTC ms bounds, read as the quality report reads its
+/// period (the last 90 days by default).
 pub async fn period_bounds(
     db: &crate::store::Db,
     program: ProgramId,
     q: &PeriodQuery,
 ) -> AppResult<(i64, i64)> {
-    use crate::contacts::calendar::{day_number, day_start_utc, today_in};
-    let tz = crate::programs::zone(db, program).await?;
-    let day = |field: &'static str, raw: &Option<String>| -> AppResult<Option<i64>> {
-        match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-            Some(r) => Ok(Some(day_number(crate::contacts::routes::date(field, r)?))),
-            None => Ok(None),
-        }
+    use crate::contacts::calendar::{day_number, day_start_utc};
+    let p = crate::programs::find(db, program)
+        .await?
+        .ok_or(crate::web::error::AppError::NotFound)?;
+    let params = crate::quality::report::QualityParams {
+        from: q.from.clone(),
+        to: q.to.clone(),
+        ..Default::default()
     };
-    let to = day("to", &q.to)?.unwrap_or_else(|| today_in(tz));
-    let from = day("from", &q.from)?.unwrap_or(to - 89);
-    Ok((day_start_utc(tz, from), day_start_utc(tz, to + 1)))
+    let (from, to) = crate::quality::report::period(&p, &params)?;
+    let tz = p.zone();
+    Ok((
+        day_start_utc(tz, day_number(from)),
+        day_start_utc(tz, day_number(to) + 1),
+    ))
 }
 
 /// Each evaluator's leniency (+) or harshness (−) against peers on the same agents and criteria,

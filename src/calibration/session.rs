@@ -605,6 +605,15 @@ pub async fn references(
         .collect())
 }
 
+/// The results when the caller may see them now, else `None`.
+pub async fn visible_results(db: &Db, user: &Principal, id: i64) -> AppResult<Option<Results>> {
+    match results(db, user, id).await {
+        Ok(r) => Ok(Some(r)),
+        Err(AppError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Everybody's scores side by side with the agreement figures, once the caller may see them.
 pub async fn results(db: &Db, user: &Principal, id: i64) -> AppResult<Results> {
     let Loaded { session, version } = load(db, user, id).await?;

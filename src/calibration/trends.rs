@@ -63,29 +63,27 @@ pub async fn trends(db: &Db, user: &Principal, program: ProgramId) -> AppResult<
     if !session::may_facilitate(user, program) {
         return Err(AppError::Forbidden);
     }
-    const SQL: &str = "SELECT id FROM calibration_sessions WHERE program_id = $1 \
+    const SQL: &str = "SELECT id, title, held_on FROM calibration_sessions WHERE program_id = $1 \
         AND (revealed_at IS NOT NULL OR reveal_required = FALSE) \
         ORDER BY held_on DESC, id DESC LIMIT $2";
-    let mut ids: Vec<i64> = on_db!(db, p => sqlx::query_scalar(SQL).bind(program).bind(SESSIONS)
-        .fetch_all(p).await)?;
-    ids.reverse();
+    let mut rows: Vec<(i64, String, i64)> = on_db!(db, p => sqlx::query_as(SQL).bind(program)
+        .bind(SESSIONS).fetch_all(p).await)?;
+    rows.reverse();
     let mut out = Trends {
         sessions: Vec::new(),
         criteria: Vec::new(),
         participants: Vec::new(),
     };
-    let n = ids.len();
-    for (at, id) in ids.into_iter().enumerate() {
-        let s = session::get(db, user, id).await?;
+    let n = rows.len();
+    for (at, (id, title, held_on)) in rows.into_iter().enumerate() {
         out.sessions.push(TrendSession {
             id,
-            title: s.title.clone(),
-            held_on: s.held_on.clone(),
+            title,
+            held_on: crate::contacts::calendar::date_of(held_on).to_string(),
         });
-        if !s.results_visible {
+        let Some(r) = session::visible_results(db, user, id).await? else {
             continue;
-        }
-        let r = session::results(db, user, id).await?;
+        };
         for c in &r.criteria {
             let alpha = c.agreement.as_ref().and_then(|a| a.alpha);
             put(

@@ -877,6 +877,13 @@ pub(crate) fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// An id a page form sends in a hidden field; a missing or garbled one is not found.
+pub(crate) fn id_field<T: std::str::FromStr>(fields: &Fields, name: &str) -> AppResult<T> {
+    field(fields, name)
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(AppError::NotFound)
+}
+
 /// Reads an answer from a page form: numbers on 1–5 and 0–10 scales, text otherwise.
 fn answer_value(form: &Form, criterion: &str, raw: &str) -> AnswerValue {
     match form.criterion(criterion).map(|c| c.scale) {

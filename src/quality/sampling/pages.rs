@@ -20,7 +20,7 @@ use crate::domain::{PersonId, ProgramId};
 use crate::i18n::Tr;
 use crate::kpi::Channel;
 use crate::programs::Program;
-use crate::quality::pages::{Fields, field, see_other};
+use crate::quality::pages::{Fields, field, id_field, see_other};
 use crate::quality::report::{self, QualityParams};
 use crate::startup::AppState;
 use crate::web::error::{AppError, AppResult};
@@ -516,10 +516,7 @@ async fn reassign(
     IdPath(id): IdPath<i64>,
     FormBody(fields): FormBody<Fields>,
 ) -> AppResult<Response> {
-    let to = field(&fields, "evaluator_id")
-        .and_then(|v| v.parse().ok())
-        .map(PersonId)
-        .ok_or(AppError::NotFound)?;
+    let to: PersonId = id_field(&fields, "evaluator_id")?;
     let actor = actor_of(&ctx.user, &meta);
     let input = Reassign { evaluator_id: to };
     match assignments::reassign(&app.db, &ctx.user, &actor, id, &input).await {
