@@ -371,6 +371,15 @@ pub async fn report(
             format!(" AND agent_code IN ({})", marks.join(", "))
         }
     };
+    // Over every agent, the program's own rows: one per period instead of one per agent.
+    let (lines_table, criteria_table) = match (&codes, by.is_people()) {
+        (None, false) => (
+            "quality_program_rollups",
+            "quality_program_criterion_rollups",
+        ),
+        (None, true) => ("quality_rollups", "quality_program_criterion_rollups"),
+        (Some(_), _) => ("quality_rollups", "quality_criterion_rollups"),
+    };
     let (key, group) = if by.is_people() {
         ("CAST(0 AS BIGINT) AS day, agent_code", "agent_code")
     } else {
@@ -385,7 +394,7 @@ pub async fn report(
          CAST(SUM(upheld) AS BIGINT) AS upheld, CAST(SUM(partly_upheld) AS BIGINT) AS partly_upheld, \
          CAST(SUM(rejected) AS BIGINT) AS rejected FROM ({rows}) r \
          GROUP BY {group}",
-        rows = covering("quality_rollups", first, last, by.grain(), &only),
+        rows = covering(lines_table, first, last, by.grain(), &only),
     );
     let rows: Vec<RollupRow> = on_db!(db, pool => {
         let mut q = sqlx::query_as(&rollups).bind(program.id);
@@ -426,13 +435,7 @@ pub async fn report(
          SUM(percent_sq_sum) AS percent_sq_sum, SUM(weight_sum) AS weight_sum, \
          SUM(weighted_sum) AS weighted_sum FROM ({rows}) r \
          GROUP BY criterion_key, principle",
-        rows = covering(
-            "quality_criterion_rollups",
-            first,
-            last,
-            Some(Grain::Month),
-            &only
-        ),
+        rows = covering(criteria_table, first, last, Some(Grain::Month), &only),
     );
     let rows: Vec<CriterionRow> = on_db!(db, pool => {
         let mut q = sqlx::query_as(&criteria_sql).bind(program.id);

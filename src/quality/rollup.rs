@@ -164,62 +164,175 @@ pub fn share(e: &Evaluation, form: &Form, tz: Tz) -> Option<Share> {
     })
 }
 
-const ROLLUP: &str = "INSERT INTO quality_rollups (program_id, grain, day, agent_code, evaluations, \
-    scored, score_sum, score_sq_sum, passed, failed, rq_yes, rq_answered, disputed, upheld, \
-    partly_upheld, rejected) \
-    VALUES ($1, $16, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-    ON CONFLICT (program_id, grain, day, agent_code) DO UPDATE SET \
-    evaluations = quality_rollups.evaluations + excluded.evaluations, \
-    scored = quality_rollups.scored + excluded.scored, \
-    score_sum = quality_rollups.score_sum + excluded.score_sum, \
-    score_sq_sum = quality_rollups.score_sq_sum + excluded.score_sq_sum, \
-    passed = quality_rollups.passed + excluded.passed, \
-    failed = quality_rollups.failed + excluded.failed, \
-    rq_yes = quality_rollups.rq_yes + excluded.rq_yes, \
-    rq_answered = quality_rollups.rq_answered + excluded.rq_answered, \
-    disputed = quality_rollups.disputed + excluded.disputed, \
-    upheld = quality_rollups.upheld + excluded.upheld, \
-    partly_upheld = quality_rollups.partly_upheld + excluded.partly_upheld, \
-    rejected = quality_rollups.rejected + excluded.rejected";
+/// The figures of a rollup row, in the order they are bound.
+const SUMS: [&str; 12] = [
+    "evaluations",
+    "scored",
+    "score_sum",
+    "score_sq_sum",
+    "passed",
+    "failed",
+    "rq_yes",
+    "rq_answered",
+    "disputed",
+    "upheld",
+    "partly_upheld",
+    "rejected",
+];
+const CRITERION_SUMS: [&str; 6] = [
+    "answers",
+    "not_applicable",
+    "percent_sum",
+    "percent_sq_sum",
+    "weight_sum",
+    "weighted_sum",
+];
+/// The grains every share is added to: a report reads the longest periods that fit.
+const GRAINS: [&str; 3] = ["day", "week", "month"];
 
-const CRITERION: &str = "INSERT INTO quality_criterion_rollups (program_id, grain, day, agent_code, \
-    criterion_key, principle, answers, not_applicable, percent_sum, percent_sq_sum, weight_sum, weighted_sum) \
-    VALUES ($1, $12, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-    ON CONFLICT (program_id, grain, day, agent_code, criterion_key, principle) DO UPDATE SET \
-    answers = quality_criterion_rollups.answers + excluded.answers, \
-    not_applicable = quality_criterion_rollups.not_applicable + excluded.not_applicable, \
-    percent_sum = quality_criterion_rollups.percent_sum + excluded.percent_sum, \
-    percent_sq_sum = quality_criterion_rollups.percent_sq_sum + excluded.percent_sq_sum, \
-    weight_sum = quality_criterion_rollups.weight_sum + excluded.weight_sum, \
-    weighted_sum = quality_criterion_rollups.weighted_sum + excluded.weighted_sum";
+/// Where a share goes: the agent's rows, or the whole program's.
+#[derive(Clone, Copy)]
+enum Level {
+    Agent,
+    Program,
+}
 
+impl Level {
+    fn tables(self) -> (&'static str, &'static str) {
+        match self {
+            Level::Agent => ("quality_rollups", "quality_criterion_rollups"),
+            Level::Program => (
+                "quality_program_rollups",
+                "quality_program_criterion_rollups",
+            ),
+        }
+    }
+
+    /// The key columns after program, grain and day.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Level::Agent => &["agent_code"],
+            Level::Program => &[],
+        }
+    }
+}
+
+/// `INSERT … VALUES <rows> ON CONFLICT DO UPDATE` adding each row's `sums` to the stored ones.
+fn upsert_sql(table: &str, keys: &[&str], sums: &[&str], rows: &[Vec<String>]) -> String {
+    let columns: Vec<&str> = keys.iter().chain(sums).copied().collect();
+    let values: Vec<String> = rows.iter().map(|r| format!("({})", r.join(", "))).collect();
+    let set: Vec<String> = sums
+        .iter()
+        .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+        columns.join(", "),
+        values.join(", "),
+        keys.join(", "),
+        set.join(", ")
+    )
+}
+
+/// `$from`, `$from + 1`, … as SQL placeholders.
+fn marks(from: usize, n: usize) -> impl Iterator<Item = String> {
+    (from..from + n).map(|i| format!("${i}"))
+}
+
+/// The statement adding one share's sums at `level` to its day, week and month. Placeholders:
+/// the program, the level's keys, the sums, then the three days.
+fn sums_sql(level: Level) -> String {
+    let keys = level.keys().len();
+    let first_day = 2 + keys + SUMS.len();
+    let rows: Vec<Vec<String>> = GRAINS
+        .iter()
+        .enumerate()
+        .map(|(i, grain)| {
+            let mut row = vec![
+                "$1".to_owned(),
+                format!("'{grain}'"),
+                format!("${}", first_day + i),
+            ];
+            row.extend(marks(2, keys + SUMS.len()));
+            row
+        })
+        .collect();
+    let mut columns = vec!["program_id", "grain", "day"];
+    columns.extend(level.keys());
+    upsert_sql(level.tables().0, &columns, &SUMS, &rows)
+}
+
+/// The statement adding `criteria` criteria's sums at `level` to their day, week and month.
+/// Placeholders: the program, the three days, the level's keys, then per criterion its key, its
+/// principle and its sums.
+fn criteria_sql(level: Level, criteria: usize) -> String {
+    let keys = level.keys().len();
+    let per = 2 + CRITERION_SUMS.len();
+    let first = 5 + keys;
+    let mut rows = Vec::with_capacity(GRAINS.len() * criteria);
+    for (i, grain) in GRAINS.iter().enumerate() {
+        for c in 0..criteria {
+            let mut row = vec!["$1".to_owned(), format!("'{grain}'"), format!("${}", 2 + i)];
+            row.extend(marks(5, keys));
+            row.extend(marks(first + c * per, per));
+            rows.push(row);
+        }
+    }
+    let mut columns = vec!["program_id", "grain", "day"];
+    columns.extend(level.keys());
+    columns.extend(["criterion_key", "principle"]);
+    upsert_sql(level.tables().1, &columns, &CRITERION_SUMS, &rows)
+}
+
+/// Add `share` (taken out when `negate`) to the agent's and the program's rows of its day, week
+/// and month: one statement per table.
 async fn add(tx: &mut Tx, share: &Share, negate: bool) -> Result<(), sqlx::Error> {
     let s = if negate {
         share.sums.negated()
     } else {
         share.sums.clone()
     };
-    // The day, its week and its month: a report reads the longest periods that fit.
-    let periods = [
-        ("day", share.day),
-        ("week", week_of(share.day)),
-        ("month", month_of(share.day)),
-    ];
-    for (grain, day) in periods {
-        on_tx!(&mut *tx, t => sqlx::query(ROLLUP)
-            .bind(share.program).bind(day).bind(&share.agent_code)
-            .bind(s.evaluations).bind(s.scored).bind(s.score_sum).bind(s.score_sq_sum)
-            .bind(s.passed).bind(s.failed).bind(s.rq_yes).bind(s.rq_answered)
-            .bind(s.disputed).bind(s.upheld).bind(s.partly_upheld).bind(s.rejected).bind(grain)
-            .execute(t).await.map(|_| ()))?;
-        for ((key, principle), c) in &share.criteria {
-            let c = if negate { c.negated() } else { c.clone() };
-            on_tx!(&mut *tx, t => sqlx::query(CRITERION)
-                .bind(share.program).bind(day).bind(&share.agent_code).bind(key).bind(principle)
-                .bind(c.answers).bind(c.not_applicable).bind(c.percent_sum).bind(c.percent_sq_sum)
-                .bind(c.weight_sum).bind(c.weighted_sum).bind(grain)
-                .execute(t).await.map(|_| ()))?;
+    let days = [share.day, week_of(share.day), month_of(share.day)];
+    let criteria: Vec<(&(String, String), CriterionSums)> = share
+        .criteria
+        .iter()
+        .map(|(k, c)| (k, if negate { c.negated() } else { c.clone() }))
+        .collect();
+    for level in [Level::Agent, Level::Program] {
+        let agent = matches!(level, Level::Agent).then_some(&share.agent_code);
+        let sql = sums_sql(level);
+        on_tx!(&mut *tx, t => {
+            let mut q = sqlx::query(&sql).bind(share.program);
+            if let Some(a) = agent {
+                q = q.bind(a);
+            }
+            q = q.bind(s.evaluations).bind(s.scored).bind(s.score_sum).bind(s.score_sq_sum)
+                .bind(s.passed).bind(s.failed).bind(s.rq_yes).bind(s.rq_answered)
+                .bind(s.disputed).bind(s.upheld).bind(s.partly_upheld).bind(s.rejected);
+            for d in days {
+                q = q.bind(d);
+            }
+            q.execute(t).await.map(|_| ())
+        })?;
+        if criteria.is_empty() {
+            continue;
         }
+        let sql = criteria_sql(level, criteria.len());
+        on_tx!(&mut *tx, t => {
+            let mut q = sqlx::query(&sql).bind(share.program);
+            for d in days {
+                q = q.bind(d);
+            }
+            if let Some(a) = agent {
+                q = q.bind(a);
+            }
+            for ((key, principle), c) in &criteria {
+                q = q.bind(key).bind(principle).bind(c.answers).bind(c.not_applicable)
+                    .bind(c.percent_sum).bind(c.percent_sq_sum).bind(c.weight_sum)
+                    .bind(c.weighted_sum);
+            }
+            q.execute(t).await.map(|_| ())
+        })?;
     }
     Ok(())
 }
@@ -240,4 +353,49 @@ pub async fn replace(
         add(tx, a, false).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The placeholders a statement uses, as a sorted list without repeats.
+    fn placeholders(sql: &str) -> Vec<usize> {
+        let mut found: Vec<usize> = sql
+            .split('$')
+            .skip(1)
+            .map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().unwrap()
+            })
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    #[test]
+    fn statements_use_every_bound_value_once_numbered_from_one() {
+        // program, agent, 12 sums, 3 days; the program's rows without the agent.
+        assert_eq!(
+            placeholders(&sums_sql(Level::Agent)),
+            (1..=17).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            placeholders(&sums_sql(Level::Program)),
+            (1..=16).collect::<Vec<_>>()
+        );
+        // program, 3 days, agent, then 8 per criterion.
+        let agent = criteria_sql(Level::Agent, 4);
+        assert_eq!(placeholders(&agent), (1..=5 + 4 * 8).collect::<Vec<_>>());
+        assert_eq!(
+            agent.matches("),").count() + 1,
+            3 * 4,
+            "a row per grain and criterion"
+        );
+        let program = criteria_sql(Level::Program, 2);
+        assert_eq!(placeholders(&program), (1..=4 + 2 * 8).collect::<Vec<_>>());
+        assert!(program.contains("ON CONFLICT (program_id, grain, day, criterion_key, principle)"));
+        assert!(sums_sql(Level::Agent).contains("'month', $17, $2, $3"));
+    }
 }

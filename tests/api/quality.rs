@@ -683,6 +683,29 @@ both_backends! {
             assert_eq!((c["answers"].as_i64(), c["not_applicable"].as_i64()), (Some(answers), Some(na)), "{c}");
             assert!((c["mean"]["value"].as_f64().unwrap() - sum / answers as f64).abs() < 1e-9, "{c}");
         }
+
+        // Over every agent, a report by period reads the program's own rows; they hold the
+        // same sums as the agents' rows.
+        let period = format!("from={}&to={}", today - chrono::Duration::days(1), today + chrono::Duration::days(1));
+        let n: i64 = agents.values().map(|d| d.n).sum();
+        let sum: f64 = agents.values().map(|d| d.sum).sum();
+        let disputed: i64 = agents.values().map(|d| d.disputed).sum();
+        for by in ["day", "week", "month"] {
+            let (_, p) = api.get(&qa, &format!("/api/v1/programs/{program}/quality?by={by}&{period}")).await;
+            let t = &p["total"];
+            assert_eq!((t["evaluations"].as_i64(), t["disputed"].as_i64()), (Some(n), Some(disputed)), "{by}: {t}");
+            assert!((t["iqs"]["value"].as_f64().unwrap() - sum / n as f64).abs() < 1e-9, "{by}: {t}");
+            assert_eq!(p["criteria"], r["criteria"], "{by}");
+        }
+        // A lead's reach is some agents: their rows, added up.
+        let (_, l) = api.get(&lead, &format!("/api/v1/programs/{program}/quality?by=agent&{period}")).await;
+        let (_, w) = api.get(&lead, &format!("/api/v1/programs/{program}/quality?by=week&{period}")).await;
+        let seen: Vec<&str> = l["lines"].as_array().unwrap().iter().map(|l| l["group"].as_str().unwrap()).collect();
+        assert!(!seen.is_empty() && seen.len() < agents.len(), "{seen:?}");
+        let theirs: i64 = seen.iter().map(|a| agents[*a].n).sum();
+        assert_eq!(w["total"]["evaluations"].as_i64(), Some(theirs), "{w}");
+        let answers = |r: &Value| -> i64 { r["criteria"].as_array().unwrap().iter().map(|c| c["answers"].as_i64().unwrap()).sum() };
+        assert!(answers(&w) < answers(&r), "the lead's criteria count only their agents' answers");
     }
 
     async fn a_drafts_page_carries_the_form_builder_and_names_a_refused_field(app: TestApp) {
