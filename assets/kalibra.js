@@ -1253,9 +1253,25 @@
     }
   });
 
+  // A calibration session's focus: only the criteria of the chosen form version,
+  // <select data-focus-select> and its groups <div data-focus-version="id">.
+  function showFocus(root) {
+    var select = root.querySelector && root.querySelector("[data-focus-select]");
+    if (!select) { return; }
+    document.querySelectorAll("[data-focus-version]").forEach(function (g) {
+      var on = g.getAttribute("data-focus-version") === select.value;
+      g.hidden = !on;
+      if (!on) { g.querySelectorAll("input").forEach(function (i) { i.checked = false; }); }
+    });
+  }
+  document.addEventListener("change", function (ev) {
+    if (ev.target.hasAttribute && ev.target.hasAttribute("data-focus-select")) { showFocus(document); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts(document);
     initFormBuilders();
+    showFocus(document);
   });
   document.addEventListener("htmx:afterSettle", function (ev) {
     drawCharts(ev.target || document);

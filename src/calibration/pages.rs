@@ -283,6 +283,8 @@ struct NewTemplate<'a> {
     programs: Vec<Program>,
     program: Option<Program>,
     versions: Vec<(i64, String)>,
+    /// Each published version's criteria to pick the session's focus from.
+    focus: Vec<FocusGroup>,
     people: Vec<(PersonId, String, &'static str, bool)>,
     today: String,
     sent: Fields,
@@ -293,6 +295,26 @@ impl NewTemplate<'_> {
     fn value(&self, name: &str) -> String {
         field(&self.sent, name).unwrap_or_default().to_owned()
     }
+
+    fn chosen(&self, name: &str, value: &str) -> bool {
+        self.sent.iter().any(|(k, v)| k == name && v == value)
+    }
+}
+
+/// A form version's criteria on the new-session page; each box sends `<version>:<criterion>`.
+struct FocusGroup {
+    version: i64,
+    criteria: Vec<(String, String)>,
+}
+
+/// The focus criteria sent for the chosen version: the keys of the boxes of that version.
+fn focus_of(fields: &Fields, version: i64) -> Vec<String> {
+    let prefix = format!("{version}:");
+    fields
+        .iter()
+        .filter(|(k, _)| k == "focus")
+        .filter_map(|(_, v)| v.strip_prefix(&prefix).map(str::to_owned))
+        .collect()
 }
 
 async fn new_view(
@@ -318,7 +340,7 @@ async fn new_view(
         None if programs.len() == 1 => programs.first().cloned(),
         None => None,
     };
-    let (mut versions, mut people) = (Vec::new(), Vec::new());
+    let (mut versions, mut focus, mut people) = (Vec::new(), Vec::new(), Vec::new());
     if let Some(p) = &program {
         for f in forms::list(&app.db, p.id).await? {
             for v in f
@@ -327,6 +349,17 @@ async fn new_view(
                 .filter(|v| v.status == VersionStatus::Published)
             {
                 versions.push((v.id, format!("{} · v{}", v.name, v.version)));
+                if let Some(full) = forms::version(&app.db, v.id).await? {
+                    let criteria = full
+                        .form
+                        .criteria()
+                        .map(|c| (c.spec.key.clone(), c.spec.name.clone()))
+                        .collect();
+                    focus.push(FocusGroup {
+                        version: v.id,
+                        criteria,
+                    });
+                }
             }
         }
         let chosen = |id: PersonId| {
@@ -354,6 +387,7 @@ async fn new_view(
             programs,
             program,
             versions,
+            focus,
             people,
             today,
             sent,
@@ -409,17 +443,18 @@ async fn new_session(app: &AppState, fields: &Fields, program: ProgramId) -> App
     } else {
         session::contacts_named(&app.db, program, &named).await?
     };
+    let form_version_id = field(fields, "form_version_id")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     Ok(NewSession {
         program_id: program,
         title: field(fields, "title").unwrap_or_default().to_owned(),
         held_on: field(fields, "held_on").unwrap_or_default().to_owned(),
         due: field(fields, "due").unwrap_or_default().to_owned(),
-        form_version_id: field(fields, "form_version_id")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0),
+        form_version_id,
         participants,
         contact_ids,
-        focus: Vec::new(),
+        focus: focus_of(fields, form_version_id),
         reveal_required: field(fields, "reveal_required").is_some(),
     })
 }
@@ -475,6 +510,8 @@ pub struct AgreementRow {
     pub ac1: String,
     pub units: String,
     pub flagged: bool,
+    /// One of the session's focus criteria.
+    pub focus: bool,
 }
 
 /// A participant's distances as shown.
@@ -495,6 +532,8 @@ struct ShowTemplate<'a> {
     s: Session,
     contact_rows: Vec<(session::SessionContact, bool)>,
     form_name: String,
+    /// The focus criteria's names, or empty.
+    focus: String,
     facilitator: bool,
     participant: bool,
     visible: bool,
@@ -516,8 +555,10 @@ fn share(v: Option<f64>) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
-fn agreement_rows(tr: Tr, r: &Results) -> Vec<AgreementRow> {
-    r.criteria
+/// The agreement per criterion, the session's focus criteria first.
+fn agreement_rows(tr: Tr, r: &Results, focus: &[String]) -> Vec<AgreementRow> {
+    let mut rows: Vec<AgreementRow> = r
+        .criteria
         .iter()
         .map(|c| {
             let a = c.agreement.as_ref();
@@ -543,9 +584,12 @@ fn agreement_rows(tr: Tr, r: &Results) -> Vec<AgreementRow> {
                 ac1: opt(a.and_then(|a| a.gwet_ac1)),
                 units: a.map(|a| a.pairable_units.to_string()).unwrap_or_default(),
                 flagged: c.flagged,
+                focus: focus.contains(&c.criterion),
             }
         })
-        .collect()
+        .collect();
+    rows.sort_by_key(|r| !r.focus);
+    rows
 }
 
 fn deviation_rows(r: &Results) -> Vec<DeviationRow> {
@@ -659,11 +703,22 @@ async fn show_view(
             visible: results.is_some(),
             agreement: results
                 .as_ref()
-                .map(|r| agreement_rows(tr, r))
+                .map(|r| agreement_rows(tr, r, &s.focus))
                 .unwrap_or_default(),
             deviation: results.as_ref().map(deviation_rows).unwrap_or_default(),
             tolerance: format!("{:.0}", super::results::TOLERANCE),
             form_name: format!("{} · v{}", version.name, version.version),
+            focus: s
+                .focus
+                .iter()
+                .map(|k| {
+                    version
+                        .form
+                        .criterion(k)
+                        .map_or_else(|| k.clone(), |c| c.spec.name.clone())
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
             facilitator: s.facilitator_id == ctx.user.person_id,
             participant: s
                 .participants
@@ -822,7 +877,17 @@ async fn score(
         answers: answers_of(&version.form, &fields),
         submit: field(&fields, "action") == Some("submit"),
     };
-    match session::score(&app.db, &ctx.user, &actor_of(&ctx.user, &meta), id, &input).await {
+    // Saved first, so answers given stay on the page when handing in is refused.
+    let actor = actor_of(&ctx.user, &meta);
+    let draft = ScoreInput {
+        submit: false,
+        ..input.clone()
+    };
+    let mut result = session::score(&app.db, &ctx.user, &actor, id, &draft).await;
+    if result.is_ok() && input.submit {
+        result = session::score(&app.db, &ctx.user, &actor, id, &input).await;
+    }
+    match result {
         Ok(_) if input.submit => {
             let at = session
                 .contacts

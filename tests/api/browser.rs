@@ -1033,8 +1033,11 @@ async fn a_calibration_session_from_invitation_to_reveal_to_reference() {
     click(&b, &format!("input[name='participant'][value='{qa}']")).await;
     click(&b, &format!("input[name='participant'][value='{lead}']")).await;
     type_into(&b, "#contacts", "CAL-1, CAL-2").await;
+    // The session is about the relationship question.
+    click(&b, "input[name='focus'][value$=':relationship']").await;
     click(&b, "#create-session").await;
     wait_for_text(&b, "#session-state", "hidden until revealed").await;
+    wait_for_text(&b, "#session-focus", "Relationship").await;
     let session = b.current_url().await.unwrap().path().to_owned();
     sign_out(&b).await;
 
@@ -1047,6 +1050,30 @@ async fn a_calibration_session_from_invitation_to_reveal_to_reference() {
         b.goto(&app.url(&session)).await.unwrap();
         click(&b, "a.score-link").await;
         wait_for_text(&b, "main", "CAL-1").await;
+        if !except.is_empty() {
+            // Handing in half a form is refused; the answer given stays on the page.
+            click(&b, "input[name='answer:relationship'][value='no']").await;
+            click(&b, "#hand-in").await;
+            b.wait()
+                .at_most(Duration::from_secs(10))
+                .for_element(Locator::Css(".flash-error"))
+                .await
+                .unwrap();
+            let kept = b
+                .find(Locator::Css(
+                    "input[name='answer:relationship'][value='no']",
+                ))
+                .await
+                .unwrap()
+                .prop("checked")
+                .await
+                .unwrap();
+            assert_eq!(
+                kept.as_deref(),
+                Some("true"),
+                "the answer survives the refusal"
+            );
+        }
         answer_all(&b, &except).await;
         click(&b, "#hand-in").await;
         wait_for_text(&b, "main", "CAL-2").await;
@@ -1062,6 +1089,14 @@ async fn a_calibration_session_from_invitation_to_reveal_to_reference() {
     click(&b, "#reveal").await;
     wait_for_text(&b, "#session-state", "Revealed").await;
     wait_for_text(&b, "#agreement", "Relationship").await;
+    let first = b
+        .find(Locator::Css("#agreement tbody tr"))
+        .await
+        .unwrap()
+        .attr("data-criterion")
+        .await
+        .unwrap();
+    assert_eq!(first.as_deref(), Some("relationship"), "the focus leads");
     let differs = b.find_all(Locator::Css("tr.differs")).await.unwrap().len();
     assert_eq!(
         differs, 1,
