@@ -3,13 +3,13 @@
 //! earlier contacts of the same customers, and their shares are added to the rollups. Changed
 //! contacts, rare, are updated one by one and what they touch is recounted from the raw rows.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use super::backlog;
 use super::import::ImportRow;
 use super::repeats;
 use super::report::KpiSettings;
-use super::rollup::{self, Delta, Key, SurveyShare, days_of, keys};
+use super::rollup::{self, Deltas, SurveyShare, days_of};
 use super::sqlite_bulk;
 use super::store::{self, Prepared};
 use crate::domain::{ProgramId, Timestamp, now};
@@ -88,12 +88,57 @@ pub async fn lock_program(tx: &mut Tx, program: ProgramId) -> Result<(), sqlx::E
     Ok(())
 }
 
+/// Whether the program holds any contact whose external id lies between the batch's least and
+/// greatest: one index probe. A file in the order of its ids (as exports usually are) gives
+/// batches of ids not stored yet, and then none is looked up one by one.
+async fn any_in_range(
+    tx: &mut Tx,
+    program: ProgramId,
+    batch: &[Prepared],
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i32> = match tx {
+        Tx::Sqlite(t) => {
+            // Text compares byte by byte in SQLite (BINARY), as `str` does.
+            let (Some(least), Some(greatest)) = (
+                batch.iter().map(|p| p.key()).min(),
+                batch.iter().map(|p| p.key()).max(),
+            ) else {
+                return Ok(false);
+            };
+            const SQL: &str = "SELECT 1 FROM contacts WHERE program_id = $1 \
+                AND external_id >= $2 AND external_id <= $3 LIMIT 1";
+            sqlx::query_scalar(SQL)
+                .bind(program)
+                .bind(least)
+                .bind(greatest)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+        Tx::Pg(t) => {
+            // The bounds in the database's own collation, the one the comparison uses.
+            const SQL: &str = "SELECT 1 FROM contacts WHERE program_id = $1 \
+                AND external_id >= (SELECT min(k) FROM UNNEST($2::text[]) AS k) \
+                AND external_id <= (SELECT max(k) FROM UNNEST($2::text[]) AS k) LIMIT 1";
+            let ids: Vec<&str> = batch.iter().map(|p| p.key()).collect();
+            sqlx::query_scalar(SQL)
+                .bind(program)
+                .bind(ids)
+                .fetch_optional(&mut **t)
+                .await?
+        }
+    };
+    Ok(found.is_some())
+}
+
 /// The stored versions of the batch's contacts, by external id.
 async fn existing(
     tx: &mut Tx,
     program: ProgramId,
     batch: &[Prepared],
 ) -> Result<HashMap<String, Existing>, sqlx::Error> {
+    if !any_in_range(tx, program, batch).await? {
+        return Ok(HashMap::new());
+    }
     match tx {
         Tx::Sqlite(t) => {
             let ids: Vec<&str> = batch.iter().map(|p| p.key()).collect();
@@ -205,12 +250,16 @@ async fn add_fresh(
     // Earlier contacts that now have a repeat lose their first-contact resolution.
     let ids: Vec<i64> = settled.lost.iter().map(|n| n.id).collect();
     repeats::set_repeats(tx, &ids, true).await?;
-    let mut deltas: BTreeMap<Key, Delta> = BTreeMap::new();
+    let mut deltas = Deltas::default();
     for n in &settled.lost {
         if Outcome::parse(&n.outcome).is_ok_and(Outcome::is_answered) {
-            for key in keys(&mut cal, n.arrived_at, &n.channel, &n.queue, &n.agent) {
-                deltas.entry(key).or_default().removed.fcr.resolved += 1;
-            }
+            let at = (
+                n.arrived_at,
+                n.channel.as_str(),
+                n.queue.as_str(),
+                n.agent.as_str(),
+            );
+            deltas.each(&mut cal, at, |d| d.removed.fcr.resolved += 1);
         }
     }
     let surveys = surveys_of_new(tx, program, &new).await?;
@@ -231,24 +280,20 @@ async fn add_fresh(
         };
         let repeat = *repeat;
         let survey = surveys.get(&c.external_id).copied();
-        for key in keys(
-            &mut cal,
+        let at = (
             c.arrived_ms,
             c.channel.as_str(),
-            &c.queue,
-            &c.agent,
-        ) {
-            deltas.entry(key).or_default().totals.add_contact(
-                &facts,
-                !p.customer_ref.is_empty(),
-                repeat,
-                survey,
-                settings,
-            );
-        }
+            c.queue.as_str(),
+            c.agent.as_str(),
+        );
+        let customer = !p.customer_ref.is_empty();
+        deltas.each(&mut cal, at, |d| {
+            d.totals
+                .add_contact(&facts, customer, repeat, survey, settings)
+        });
     }
     backlog::add(tx, program, &backlog).await?;
-    rollup::add(tx, program, &deltas).await
+    rollup::add(tx, program, &deltas.into_sorted()).await
 }
 
 // `+column` keeps SQLite's planner from reading the program's rows through an index on the

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::mapping::{FieldError, Format, Mapping, Parsed};
-use super::record::{CsvRecord, JsonRecord, Record};
+use super::record::{CsvRecord, Header, JsonRecord, Record};
 use super::store::{self, Counts, Prepared};
 use super::{NewContact, Pseudonymiser};
 use crate::domain::ProgramId;
@@ -160,7 +160,7 @@ struct Batch<T> {
 struct Batcher<T> {
     batch_rows: usize,
     rows: Vec<T>,
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
     rejects: Vec<Reject>,
     counts: Counts,
     tx: tokio::sync::mpsc::Sender<Batch<T>>,
@@ -250,7 +250,7 @@ fn read_rows<T: ImportRow>(
                     ));
                 }
             }
-            let header: Arc<HashMap<String, usize>> = Arc::new(
+            let header: Arc<Header> = Arc::new(
                 names
                     .iter()
                     .enumerate()
@@ -398,7 +398,7 @@ pub async fn import<T: ImportRow>(
         let mut b = Batcher {
             batch_rows,
             rows: Vec::with_capacity(batch_rows),
-            index: HashMap::new(),
+            index: HashMap::default(),
             rejects: Vec::new(),
             counts: Counts::default(),
             tx,

@@ -99,11 +99,13 @@ pub enum Columns {
 }
 
 impl Columns {
-    fn names(&self) -> Vec<&str> {
+    fn names(&self) -> impl Iterator<Item = &str> {
         match self {
-            Columns::One(c) => vec![c.as_str()],
-            Columns::Many(v) => v.iter().map(String::as_str).collect(),
+            Columns::One(c) => std::slice::from_ref(c),
+            Columns::Many(v) => v.as_slice(),
         }
+        .iter()
+        .map(String::as_str)
     }
 }
 
@@ -310,7 +312,6 @@ impl Mapping {
             (Some(v), _) => Some(v.as_str()),
             (None, Some(cols)) => cols
                 .names()
-                .into_iter()
                 .filter_map(|c| rec.get(c))
                 .map(str::trim)
                 .find(|v| !v.is_empty() && !rule.empty.iter().any(|e| e == v)),
@@ -324,7 +325,6 @@ impl Mapping {
         if let (Some(sep), Some(cols)) = (&rule.join, &rule.column) {
             let parts: Vec<&str> = cols
                 .names()
-                .into_iter()
                 .map(|c| rec.get(c).map(str::trim).unwrap_or(""))
                 .collect();
             return (!parts.iter().all(|p| p.is_empty())).then(|| parts.join(sep));
@@ -348,7 +348,6 @@ impl Mapping {
         if let (Some(date_col), Some(time_cols)) = (&rule.date, &rule.time) {
             let Some(time) = time_cols
                 .names()
-                .into_iter()
                 .filter_map(|c| rec.get(c))
                 .map(str::trim)
                 .find(|v| !v.is_empty() && !rule.empty.iter().any(|e| e == v))

@@ -11,9 +11,12 @@ pub trait Record {
     fn pairs(&self) -> Vec<(&str, &str)>;
 }
 
+/// Column positions by name, hashed with a fast hasher: every field of every row is looked up.
+pub type Header = HashMap<String, usize, foldhash::fast::RandomState>;
+
 /// A CSV row with its file's header.
 pub struct CsvRecord {
-    pub header: Arc<HashMap<String, usize>>,
+    pub header: Arc<Header>,
     pub names: Arc<Vec<String>>,
     pub row: csv::StringRecord,
 }

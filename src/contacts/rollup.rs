@@ -3,7 +3,7 @@
 //! and month), each also by channel. Imports add the share of new contacts; changes recount
 //! the local days they touch from the raw rows, and the weeks and months from those days.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::calendar::{Calendar, day_start_utc, month_of, next_month, week_of};
 use super::repeats::{WEEK_MS, Window, contacts_of};
@@ -125,17 +125,45 @@ pub struct Key {
     pub name: String,
 }
 
-/// The rollup rows a contact counts in.
-pub fn keys(cal: &mut Calendar, arrived: i64, channel: &str, queue: &str, agent: &str) -> [Key; 7] {
+/// A rollup key borrowing its names from the rows being counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct KeyRef<'a> {
+    side: Side,
+    grain: Grain,
+    period: i64,
+    channel: &'a str,
+    name: &'a str,
+}
+
+impl KeyRef<'_> {
+    fn to_key(self) -> Key {
+        Key {
+            side: self.side,
+            grain: self.grain,
+            period: self.period,
+            channel: self.channel.to_owned(),
+            name: self.name.to_owned(),
+        }
+    }
+}
+
+/// The rollup rows a contact counts in, by borrowed names.
+fn key_refs<'a>(
+    cal: &mut Calendar,
+    arrived: i64,
+    channel: &'a str,
+    queue: &'a str,
+    agent: &'a str,
+) -> [KeyRef<'a>; 7] {
     let p = cal.periods(arrived);
-    let key = |side: Side, grain: Grain, period: i64| Key {
+    let key = |side: Side, grain: Grain, period: i64| KeyRef {
         side,
         grain,
         period,
-        channel: channel.to_owned(),
+        channel,
         name: match side {
-            Side::Queue => queue.to_owned(),
-            Side::Agent => agent.to_owned(),
+            Side::Queue => queue,
+            Side::Agent => agent,
         },
     };
     [
@@ -147,6 +175,35 @@ pub fn keys(cal: &mut Calendar, arrived: i64, channel: &str, queue: &str, agent:
         key(Side::Agent, Grain::Week, p.week),
         key(Side::Agent, Grain::Month, p.month),
     ]
+}
+
+/// The rollup rows a contact counts in.
+pub fn keys(cal: &mut Calendar, arrived: i64, channel: &str, queue: &str, agent: &str) -> [Key; 7] {
+    key_refs(cal, arrived, channel, queue, agent).map(KeyRef::to_key)
+}
+
+/// A batch's changes to the rollups, gathered under keys borrowed from its rows: a contact costs
+/// seven hash lookups, and a key is copied once per rollup row, not once per contact.
+#[derive(Default)]
+pub struct Deltas<'a>(HashMap<KeyRef<'a>, Delta, foldhash::fast::RandomState>);
+
+impl<'a> Deltas<'a> {
+    /// Apply `change` to the delta of each rollup row a contact counts in.
+    pub fn each(
+        &mut self,
+        cal: &mut Calendar,
+        (arrived, channel, queue, agent): (i64, &'a str, &'a str, &'a str),
+        mut change: impl FnMut(&mut Delta),
+    ) {
+        for key in key_refs(cal, arrived, channel, queue, agent) {
+            change(self.0.entry(key).or_default());
+        }
+    }
+
+    /// The deltas by owned key, in key order (the order rollup rows are written in).
+    pub fn into_sorted(self) -> BTreeMap<Key, Delta> {
+        self.0.into_iter().map(|(k, d)| (k.to_key(), d)).collect()
+    }
 }
 
 /// What to change in a rollup row: the totals of what it gains, less those of what it loses
