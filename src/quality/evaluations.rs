@@ -673,7 +673,6 @@ pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppRes
         });
     }
     let share = super::rollup::share(&after, &version.form, tz);
-    super::rollup::replace(&mut tx, None, share.as_ref()).await?;
     if let (Kind::Evaluation, Some(agent)) = (e.kind, e.agent_id) {
         let score = e.score.map(scoring::display).unwrap_or_else(|| "–".into());
         let link = format!("/evaluations/{id}");
@@ -700,6 +699,8 @@ pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppRes
         .detail(format!("contact {} score {score}", e.contact_id)),
     )
     .await?;
+    // Last, so the rows every submission of the program updates stay locked only until the commit.
+    super::rollup::replace(&mut tx, None, share.as_ref()).await?;
     tx.commit().await?;
     read(db, id).await
 }

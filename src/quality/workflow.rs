@@ -270,7 +270,6 @@ pub async fn dispute(
     if changed == 0 {
         return Err(not_now("the evaluation was answered meanwhile"));
     }
-    rollup::replace(&mut tx, before.as_ref(), after.as_ref()).await?;
     const ITEM: &str = "INSERT INTO evaluation_disputes (evaluation_id, criterion_key, original_value, \
         proposed_value, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6)";
     for (criterion, original, proposed, reason) in &rows {
@@ -300,6 +299,8 @@ pub async fn dispute(
             .detail(detail.join("; ")),
     )
     .await?;
+    // Last, so the rows every submission of the program updates stay locked only until the commit.
+    rollup::replace(&mut tx, before.as_ref(), after.as_ref()).await?;
     tx.commit().await?;
     read(db, id).await
 }
@@ -429,7 +430,6 @@ pub async fn resolve(
             .execute(t).await.map(|_| ()))?;
     }
     write_answers(&mut tx, id, &answers, &scored).await?;
-    rollup::replace(&mut tx, before.as_ref(), after.as_ref()).await?;
     let show = |s: Option<f64>| s.map(scoring::display).unwrap_or_else(|| "–".into());
     let detail = format!(
         "{resolution}: {count} of {} upheld; score {} → {}",
@@ -458,6 +458,8 @@ pub async fn resolve(
             .detail(detail),
     )
     .await?;
+    // Last, so the rows every submission of the program updates stay locked only until the commit.
+    rollup::replace(&mut tx, before.as_ref(), after.as_ref()).await?;
     tx.commit().await?;
     read(db, id).await
 }
