@@ -502,7 +502,11 @@ impl UnitCounts {
             blocks.push((entries.len(), lo));
             let width = (hi - lo) as usize + 1;
             let stride = width + 1;
-            let missing = width as f64;
+            // A missing cell takes the last column; t − shift is exact, so
+            // it equals v only for an integer v (testing v − lo instead
+            // would let a value within rounding of an integer pass).
+            let missing = lo + width as f64;
+            let shift = ROUND - lo;
             let compare = stride <= COMPARE_COLUMNS && ratings.raters <= usize::from(u16::MAX);
             by_column.clear();
             by_unit.clear();
@@ -516,10 +520,10 @@ impl UnitCounts {
                 let cells = row.get(a..b).unwrap_or(&[]);
                 let mut fractional = 0u16;
                 for (c, &v) in column.iter_mut().zip(cells) {
-                    let x = if v.is_nan() { missing } else { v - lo };
-                    let r = x + ROUND;
-                    fractional |= u16::from(r - ROUND != x);
-                    *c = r.to_bits() as u16;
+                    let v = if v.is_nan() { missing } else { v };
+                    let t = v + shift;
+                    fractional |= u16::from(t - shift != v);
+                    *c = t.to_bits() as u16;
                 }
                 if fractional != 0 {
                     return None;
@@ -945,6 +949,9 @@ mod tests {
                         .collect()
                 })
                 .collect(),
+            // A value one rounding step above an integer, far above the
+            // smallest value: not that integer.
+            vec![vec![Some(1.0), Some(1.0 + f64::EPSILON), Some(-100.0)]],
             // Wide integers beyond the table span: sorted values.
             vec![
                 vec![Some(1e12), Some(3.0), n, Some(2.0)],
