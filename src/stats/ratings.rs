@@ -376,7 +376,7 @@ impl Coded {
                 let values = buffer.get_mut(..segment.len()).unwrap_or(&mut []);
                 for (v, x) in values.iter_mut().zip(segment) {
                     missing += usize::from(x.is_none());
-                    *v = x.map_or(coded_missing, |v| v + 0.0);
+                    *v = x.map_or(coded_missing, |v| v);
                 }
                 let start = codes.len();
                 codes.resize(start + values.len(), 0);
@@ -410,8 +410,9 @@ impl Coded {
 /// t = v + shift is exact for such values, and its low eight bits are the
 /// code k; its other bits equal those of [`ROUND`] exactly when v − origin
 /// rounds to 0..=255, and t − shift (exact) equals v only when v is that
-/// integer. NaN and infinities fail one of the two tests. For k ≤ 255,
-/// (k + 1) >> 8 is 1 for the missing code and 0 otherwise.
+/// integer. NaN and infinities fail one of the two tests, and −0.0 gets the
+/// code of 0.0 (−0.0 + shift = shift). For k ≤ 255, (k + 1) >> 8 is 1 for
+/// the missing code and 0 otherwise.
 fn encode(values: &[f64], shift: f64, out: &mut [u8]) -> Option<usize> {
     let (mut check, mut marked) = (0u64, 0u64);
     for (code, &v) in out.iter_mut().zip(values) {
