@@ -24,9 +24,8 @@
 
 use serde::Serialize;
 
-use super::alpha::unit_size;
 use super::error::StatsError;
-use super::ratings::Ratings;
+use super::ratings::{Ratings, unit_size};
 
 /// Gwet's AC1 with its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -83,7 +82,7 @@ fn compute(ratings: &Ratings, q: usize) -> Result<GwetAc1, StatsError> {
     let mut shares = vec![0.0f64; counts.values.len()];
     let mut rated_units = 0usize;
     for unit in counts.units() {
-        let r = unit_size(unit);
+        let r = unit_size(unit.iter().copied());
         if r == 0 {
             continue;
         }

@@ -32,30 +32,52 @@
 //!
 //! Because δ² vanishes on the diagonal, the observed part is a sum of per-unit
 //! terms S_u/(m_u − 1) with S_u = Σ_{c,k} n_uc n_uk δ²(c,k), the sum of δ² over
-//! the ordered pairs of the unit's values. No V × V coincidence matrix is
-//! built; each unit's counts n_uc are tallied once (see [`super::ratings`]):
+//! the ordered pairs of the unit's values. Each unit's counts n_uc are tallied
+//! once (see [`super::ratings`]), and the sums take one of two routes.
+//!
+//! **Few categories.** Ratings on a scale of at most 16 consecutive integers
+//! by at most 65,535 raters (stored as one-byte codes, counted into a dense
+//! categories × units table) go through the off-diagonal coincidences
+//! o_ck = Σ_u n_uc n_uk/(m_u − 1), c < k. They are accumulated a block of 256
+//! units at a time: each unit's weight 1/(m_u − 1) (0 for a unit with fewer
+//! than two values), then, for every pair of categories, a dot product over
+//! the block's units of the weighted and plain counts, a loop that
+//! vectorises. Then, by definition, Σ_{c,k} o_ck δ²(c,k) = 2 Σ_{c<k} o_ck
+//! δ²(c,k) at every level, with n_c the pairable values per category; D_e is
+//! as below. The work is O(V²) per unit for V ≤ 16 categories, without
+//! branches or divisions per unit and pair.
+//!
+//! **Otherwise,** unit by unit from its (category, count) list, or from the
+//! `f64` rows for interval data:
 //!
 //! * nominal: S_u = m_u² − Σ_c n_uc², and Σ n_c n_k δ² = n² − Σ_c n_c², in
-//!   integers;
+//!   integers; the units' Σ_c n_uc² are added up by m_u, so each group is
+//!   divided by m_u − 1 once;
 //! * interval: Σ_{i≠j} (v_i − v_j)² = 2 m Σ_i (v_i − v̄)². Per unit the squared
 //!   deviations are accumulated about one of the unit's own values (error
 //!   bounded by a few ε·m² relative), and for D_e the units' counts, means and
 //!   squared deviations are pooled with Chan's formula, so nothing cancels and
-//!   the cost is O(raters × units) whatever the number of distinct values;
+//!   the cost is O(raters × units) whatever the number of distinct values.
+//!   Integer ratings stored as codes use their offsets d from the smallest
+//!   value instead: S_u = 2(m Σd² − (Σd)²), exact;
 //! * ordinal: with P_c = Σ_{g<c} n_g, the ordinal distance equals
 //!   (r_k − r_c)² for the mid-ranks r_c = P_c + n_c/2, so ordinal alpha is
 //!   interval alpha on mid-ranks; 2r_c is an integer and all sums are exact
 //!   integer arithmetic; the weighted mean of r_c is exactly n/2;
 //! * ratio: per unit, the pairs of its distinct values (at most m_u²/2, from a
-//!   tabulated δ² when there are few categories); for D_e the pairs of distinct
-//!   pairable values (O(V²)) up to 2,048 of them and, beyond, an integral
-//!   representation evaluated by a geometrically convergent quadrature in
-//!   O(V · 200) (see `ratio_expected_quadrature`), accurate to a few 1e−15 relative.
+//!   tabulated δ² when there are few categories).
+//!
+//! Ordinal and integer interval terms are added up by m_u in integers, ratio
+//! terms in `f64`, and each group divided by m_u − 1 once. For ratio data D_e
+//! takes the pairs of distinct pairable values (O(V²)) up to 2,048 of them
+//! and, beyond, an integral representation evaluated by a geometrically
+//! convergent quadrature in O(V · 200) (see `ratio_expected_quadrature`),
+//! accurate to a few 1e−15 relative.
 
 use serde::Serialize;
 
 use super::error::StatsError;
-use super::ratings::{Level, Ratings, UnitCounts};
+use super::ratings::{Counts, DenseCounts, Level, Ratings, UnitCounts, unit_size};
 
 /// Krippendorff's alpha with its parts.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -169,8 +191,7 @@ impl Moments {
     }
 }
 
-/// Count, mean and M2 of every unit's present values, in one pass over the
-/// rater rows in order.
+/// Count, mean and M2 of every unit's present values.
 ///
 /// Each unit's values are shifted by the first of them, K: with d = v − K,
 /// M2 = Σd² − (Σd)²/m. Because |mean − K| is at most the unit's range R and
@@ -178,13 +199,53 @@ impl Moments {
 /// few 1e-13 for 50 raters). A unit whose values are all equal has every
 /// d = 0, so it gets M2 = 0 and its value as mean, exactly.
 ///
+/// Ratings stored as `f64` are read in one pass over the rater rows in
+/// order; coded ratings (integers) from each unit's category counts, where
+/// Σd and Σd² are exact.
+pub(super) fn unit_moments(ratings: &Ratings) -> Vec<Moments> {
+    match ratings.value_rows() {
+        Some(rows) => row_moments(&rows.collect::<Vec<_>>(), ratings.units()),
+        None => tally_moments(ratings.unit_counts()),
+    }
+}
+
+/// The moments of every unit from its category counts.
+fn tally_moments(counts: &UnitCounts) -> Vec<Moments> {
+    let values = counts.values();
+    counts
+        .each_unit()
+        .map(|unit| count_moments(unit, values))
+        .collect()
+}
+
+/// The moments of a unit from its (category, count) pairs.
+fn count_moments(unit: impl Iterator<Item = (u32, u32)> + Clone, values: &[f64]) -> Moments {
+    let value = |code: u32| values.get(code as usize).copied().unwrap_or(0.0);
+    let Some((first, _)) = unit.clone().find(|&(_, n)| n > 0) else {
+        return Moments::default();
+    };
+    let k = value(first);
+    let (mut count, mut s1, mut s2) = (0.0, 0.0, 0.0);
+    for (code, n) in unit {
+        let (n, d) = (f64::from(n), value(code) - k);
+        count += n;
+        s1 += n * d;
+        s2 += n * d * d;
+    }
+    Moments {
+        count,
+        mean: k + s1 / count,
+        m2: (s2 - s1 * s1 / count).max(0.0),
+    }
+}
+
+/// Unit moments from rater-major rows of `f64` cells (NaN = missing).
+///
 /// Units are processed in blocks whose accumulators stay in cache, and rows
 /// four at a time so that each accumulator is loaded and stored once per
 /// four values; the loops are branch-free and vectorise.
-pub(super) fn unit_moments(ratings: &Ratings) -> Vec<Moments> {
-    let units = ratings.units();
+fn row_moments(rows: &[&[f64]], units: usize) -> Vec<Moments> {
     let mut out = Vec::with_capacity(units);
-    let rows: Vec<&[f64]> = ratings.rows().collect();
     let mut start = 0;
     while start < units {
         let len = MOMENT_BLOCK.min(units - start);
@@ -224,7 +285,7 @@ fn accumulate(acc: &mut [f64; 4], v: f64) {
 }
 
 /// `len` cells of a row from `start` (fewer at the end of the row).
-fn part(row: &[f64], start: usize, len: usize) -> &[f64] {
+fn part<T>(row: &[T], start: usize, len: usize) -> &[T] {
     row.get(start..).map_or(&[], |r| r.get(..len).unwrap_or(r))
 }
 
@@ -339,6 +400,18 @@ impl IntervalSums {
 
 /// Interval: S_u = 2 m_u M2_u; expected 2 n M2 of all pairable values.
 fn interval_sums(ratings: &Ratings) -> Sums {
+    if ratings.value_rows().is_none() {
+        return match ratings.counts() {
+            Counts::Dense(counts) => {
+                let co = Coincidences::of(counts);
+                let values = counts.values();
+                let value = |c: usize| values.get(c).copied().unwrap_or(0.0);
+                let observed = co.observed(|c, k| (value(k) - value(c)).powi(2));
+                co.sums(observed, integer_spread(&co.totals, values))
+            }
+            Counts::Listed(counts) => integer_interval_sums(counts, ratings.raters()),
+        };
+    }
     let mut acc = IntervalSums::default();
     for mo in unit_moments(ratings) {
         if mo.count >= 2.0 {
@@ -348,22 +421,253 @@ fn interval_sums(ratings: &Ratings) -> Sums {
     acc.sums()
 }
 
+/// Interval sums in integers, for integer values within 255 of each other
+/// (coded ratings). With d the offset of a value from the smallest one,
+/// S_u = 2(m Σd² − (Σd)²) per unit and Σ n_c n_k (v_c − v_k)² = 2(n Σ n_c
+/// d_c² − (Σ n_c d_c)²) over the totals, both exact.
+fn integer_interval_sums(counts: &UnitCounts, raters: usize) -> Sums {
+    let values = counts.values();
+    let base = values.first().copied().unwrap_or(0.0);
+    let offsets: Vec<u64> = values.iter().map(|v| (v - base) as u64).collect();
+    let offset = |code: u32| offsets.get(code as usize).copied().unwrap_or(0);
+    let mut totals = vec![0u64; values.len()];
+    let mut spread = BySize::<u128>::new(raters);
+    let mut sums = Sums::default();
+    for unit in counts.each_unit() {
+        let (mut m, mut s1, mut s2) = (0u64, 0u64, 0u64);
+        for (code, n) in unit.clone() {
+            let (n, d) = (u64::from(n), offset(code));
+            m += n;
+            s1 += n * d;
+            s2 += n * d * d;
+        }
+        if m < 2 {
+            continue;
+        }
+        for (code, n) in unit {
+            if let Some(t) = totals.get_mut(code as usize) {
+                *t += u64::from(n);
+            }
+        }
+        spread.add(
+            m,
+            u128::from(m) * u128::from(s2) - u128::from(s1) * u128::from(s1),
+        );
+        sums.values += m;
+        sums.units += 1;
+    }
+    sums.observed = spread
+        .groups()
+        .map(|(m, sum)| 2.0 * sum as f64 / (m - 1) as f64)
+        .sum();
+    sums.expected = integer_spread(&totals, values);
+    sums.varies = totals.iter().filter(|t| **t > 0).count() >= 2;
+    sums
+}
+
+/// Σ_{c,k} n_c n_k (v_c − v_k)² = 2(n Σ n_c d_c² − (Σ n_c d_c)²) for integer
+/// values within 255 of each other, d_c being v_c less the smallest value;
+/// exact.
+fn integer_spread(totals: &[u64], values: &[f64]) -> f64 {
+    let base = values.first().copied().unwrap_or(0.0);
+    let (mut n, mut s1, mut s2) = (0u128, 0u128, 0u128);
+    for (&t, &v) in totals.iter().zip(values) {
+        let (t, d) = (u128::from(t), (v - base) as u128);
+        n += t;
+        s1 += t * d;
+        s2 += t * d * d;
+    }
+    2.0 * (n * s2 - s1 * s1) as f64
+}
+
+/// Units per block in [`Coincidences::of`].
+const PAIR_BLOCK: usize = 256;
+
+/// Σ a_i b_i in four lanes, so that the loop vectorises.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let (mut ca, mut cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    for (qa, qb) in (&mut ca).zip(&mut cb) {
+        for ((l, &x), &y) in lanes.iter_mut().zip(qa).zip(qb) {
+            *l += x * y;
+        }
+    }
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+}
+
+/// The off-diagonal coincidences of dense counts (few categories),
+/// o_ck = Σ_u n_uc n_uk / (m_u − 1) for c < k over the pairable units, with
+/// the pairable values per category n_c. Since δ² vanishes on the diagonal
+/// and is symmetric, Σ_{c,k} o_ck δ²(c,k) = 2 Σ_{c<k} o_ck δ²(c,k) needs no
+/// more. The diagonal is summed too, for the nominal coefficients.
+pub(super) struct Coincidences {
+    width: usize,
+    /// o_ck for the pairs c < k, row by row.
+    upper: Vec<f64>,
+    /// n_c.
+    pub(super) totals: Vec<u64>,
+    /// n, the number of pairable values.
+    pub(super) values: u64,
+    /// Number of pairable units.
+    pub(super) units: u64,
+    /// Σ_c o_cc = Σ_u Σ_c n_uc(n_uc − 1)/(m_u − 1).
+    pub(super) agreeing: f64,
+    /// Σ_u Σ_c n_uc(n_uc − 1)/(m_u(m_u − 1)).
+    pub(super) unit_agreement: f64,
+}
+
+impl Coincidences {
+    /// The coincidences of the units, a block of [`PAIR_BLOCK`] at a time:
+    /// each unit's weight 1/(m_u − 1) (0 when it is not pairable), the
+    /// category counts as `f64` with and without the weight, then one
+    /// vectorised dot product per pair of categories.
+    pub(super) fn of(counts: &DenseCounts) -> Coincidences {
+        let columns: Vec<&[u16]> = counts.columns().collect();
+        let width = columns.len();
+        let units = counts.units();
+        let mut co = Coincidences {
+            width,
+            upper: vec![0.0; width * width.saturating_sub(1) / 2],
+            totals: vec![0; width],
+            values: 0,
+            units: 0,
+            agreeing: 0.0,
+            unit_agreement: 0.0,
+        };
+        let stride = PAIR_BLOCK.min(units).max(1);
+        let mut plain = vec![0.0f64; width * stride];
+        let mut weighted = vec![0.0f64; width * stride];
+        let mut sizes = [0u32; PAIR_BLOCK];
+        // Per unit: Σ_c n_uc(n_uc − 1), 1/(m_u − 1) and 1/(m_u(m_u − 1)),
+        // the weights 0 when the unit is not pairable.
+        let mut same = [0.0f64; PAIR_BLOCK];
+        let mut weights = [0.0f64; PAIR_BLOCK];
+        let mut pair_weights = [0.0f64; PAIR_BLOCK];
+        let mut start = 0;
+        while start < units {
+            let len = stride.min(units - start);
+            let sizes = sizes.get_mut(..len).unwrap_or(&mut []);
+            let same = same.get_mut(..len).unwrap_or(&mut []);
+            let weights = weights.get_mut(..len).unwrap_or(&mut []);
+            let pair_weights = pair_weights.get_mut(..len).unwrap_or(&mut []);
+            sizes.fill(0);
+            same.fill(0.0);
+            for column in &columns {
+                let cells = sizes.iter_mut().zip(same.iter_mut());
+                for ((m, s), &n) in cells.zip(part(column, start, len)) {
+                    *m += u32::from(n);
+                    let n = f64::from(n);
+                    *s += n * (n - 1.0);
+                }
+            }
+            let unit_weights = weights.iter_mut().zip(pair_weights.iter_mut());
+            for ((w, pw), &m) in unit_weights.zip(sizes.iter()) {
+                let (pairable, m) = (f64::from(u8::from(m >= 2)), f64::from(m.max(2)));
+                *w = pairable / (m - 1.0);
+                *pw = *w / m;
+            }
+            co.agreeing += dot(same, weights);
+            co.unit_agreement += dot(same, pair_weights);
+            let blocks = plain
+                .chunks_exact_mut(stride)
+                .zip(weighted.chunks_exact_mut(stride));
+            for ((column, total), (x, y)) in columns.iter().zip(&mut co.totals).zip(blocks) {
+                let cells = x.iter_mut().zip(y.iter_mut());
+                let units = sizes.iter().zip(weights.iter());
+                let mut sum = 0u64;
+                for ((x, y), (&n, (&m, &w))) in
+                    cells.zip(part(column, start, len).iter().zip(units))
+                {
+                    let n = if m >= 2 { n } else { 0 };
+                    sum += u64::from(n);
+                    *x = f64::from(n);
+                    *y = *x * w;
+                }
+                *total += sum;
+            }
+            for &m in sizes.iter() {
+                let pairable = u64::from(m >= 2);
+                co.values += pairable * u64::from(m);
+                co.units += pairable;
+            }
+            let mut upper = co.upper.iter_mut();
+            for (c, y) in weighted.chunks_exact(stride).enumerate().take(width) {
+                // The later categories first: zip stops on them without
+                // taking another entry of `upper`.
+                let later = plain.chunks_exact(stride).skip(c + 1);
+                for (x, o) in later.zip(upper.by_ref()) {
+                    *o += dot(part(y, 0, len), part(x, 0, len));
+                }
+            }
+            start += len;
+        }
+        co
+    }
+
+    /// Σ_{c,k} o_ck δ²(c,k), with δ²(c, k) given for c < k.
+    pub(super) fn observed(&self, delta: impl Fn(usize, usize) -> f64) -> f64 {
+        let pairs = (0..self.width).flat_map(|c| (c + 1..self.width).map(move |k| (c, k)));
+        let sum: f64 = self
+            .upper
+            .iter()
+            .zip(pairs)
+            .map(|(&o, (c, k))| o * delta(c, k))
+            .sum();
+        2.0 * sum
+    }
+
+    /// The alpha sums given the observed and expected double sums.
+    fn sums(&self, observed: f64, expected: f64) -> Sums {
+        Sums {
+            observed,
+            expected,
+            values: self.values,
+            units: self.units,
+            varies: self.totals.iter().filter(|t| **t > 0).count() >= 2,
+        }
+    }
+}
+
+/// Per-unit terms added up separately for each number of values m (up to
+/// the number of raters), so that the division by m − 1 in the alpha
+/// formula happens once per m rather than once per unit.
+struct BySize<T>(Vec<T>);
+
+impl<T: Copy + Default + std::ops::AddAssign> BySize<T> {
+    fn new(raters: usize) -> Self {
+        BySize(vec![T::default(); raters + 1])
+    }
+
+    /// Adds the term of a unit with `m` values.
+    fn add(&mut self, m: u64, term: T) {
+        if let Some(sum) = usize::try_from(m).ok().and_then(|m| self.0.get_mut(m)) {
+            *sum += term;
+        }
+    }
+
+    /// (m, sum of the terms of the units with m values) for m ≥ 2.
+    fn groups(&self) -> impl Iterator<Item = (u64, T)> + '_ {
+        (0u64..).zip(self.0.iter().copied()).skip(2)
+    }
+}
+
 /// Pairable values per category, n_c (units with at least two values only).
 fn pairable_totals(counts: &UnitCounts) -> Vec<u64> {
-    let mut totals = vec![0u64; counts.values.len()];
-    for unit in counts.units().filter(|u| unit_size(u) >= 2) {
-        for &(code, n) in unit {
+    let mut totals = vec![0u64; counts.values().len()];
+    for unit in counts.each_unit().filter(|u| unit_size(u.clone()) >= 2) {
+        for (code, n) in unit {
             if let Some(t) = totals.get_mut(code as usize) {
                 *t += u64::from(n);
             }
         }
     }
     totals
-}
-
-/// m_u, the number of values of a unit given its category counts.
-pub(super) fn unit_size(entries: &[(u32, u32)]) -> u64 {
-    entries.iter().map(|&(_, n)| u64::from(n)).sum()
 }
 
 /// Doubled mid-ranks R_c = 2 P_c + n_c (P_c = Σ_{g<c} n_g) of the categories.
@@ -393,36 +697,45 @@ pub(super) fn ordinal_expected(totals: &[u64], doubled: &[u64], n: u64) -> f64 {
     n as f64 * sum as f64 / 2.0
 }
 
-/// Ordinal unit term S_u = Σ_{i≠j} (r_i − r_j)² = (m ΣR² − (ΣR)²)/2 for the
-/// doubled mid-ranks R of the unit's values, exact in integers.
-pub(super) fn ordinal_unit_term(m: u64, sum: u128, sum_sq: u128) -> f64 {
-    (u128::from(m) * sum_sq - sum * sum) as f64 / 2.0
+/// Ordinal unit term S_u/(m_u − 1) from a unit's (category, count) pairs
+/// and the doubled mid-ranks of the categories; see [`ordinal_unit_parts`].
+pub(super) fn ordinal_unit(
+    unit: impl Iterator<Item = (u32, u32)>,
+    doubled: &[u64],
+    narrow: bool,
+) -> f64 {
+    let (m, twice) = ordinal_unit_parts(unit, doubled, narrow);
+    twice as f64 / 2.0 / (m - 1) as f64
 }
 
-/// Ordinal unit term S_u/(m_u − 1) from a unit's category counts and the
-/// doubled mid-ranks of the categories. `narrow` says that 64-bit sums
-/// cannot overflow (see [`ordinal_fits_u64`]); otherwise 128-bit sums are
-/// used.
-pub(super) fn ordinal_unit(entries: &[(u32, u32)], doubled: &[u64], narrow: bool) -> f64 {
+/// m_u and 2 S_u = m ΣR² − (ΣR)², exact, from a unit's (category, count)
+/// pairs and the doubled mid-ranks R of the categories. `narrow` says that
+/// 64-bit sums cannot overflow (see [`ordinal_fits_u64`]); otherwise
+/// 128-bit sums are used.
+pub(super) fn ordinal_unit_parts(
+    unit: impl Iterator<Item = (u32, u32)>,
+    doubled: &[u64],
+    narrow: bool,
+) -> (u64, u128) {
     let rank = |code: u32| doubled.get(code as usize).copied().unwrap_or(0);
     if narrow {
         let (mut m, mut s1, mut s2) = (0u64, 0u64, 0u64);
-        for &(code, n) in entries {
+        for (code, n) in unit {
             let (n, r) = (u64::from(n), rank(code));
             m += n;
             s1 += n * r;
             s2 += n * r * r;
         }
-        (m * s2 - s1 * s1) as f64 / 2.0 / (m - 1) as f64
+        (m, u128::from(m * s2 - s1 * s1))
     } else {
         let (mut m, mut s1, mut s2) = (0u64, 0u128, 0u128);
-        for &(code, n) in entries {
+        for (code, n) in unit {
             let (n, r) = (u128::from(n), u128::from(rank(code)));
             m += n as u64;
             s1 += n * r;
             s2 += n * r * r;
         }
-        ordinal_unit_term(m, s1, s2) / (m - 1) as f64
+        (m, u128::from(m) * s2 - s1 * s1)
     }
 }
 
@@ -435,7 +748,20 @@ pub(super) fn ordinal_fits_u64(m: u64, n: u64) -> bool {
 
 /// Ordinal: interval alpha on mid-ranks (see the module notes).
 fn ordinal_sums(ratings: &Ratings) -> Sums {
-    let counts = ratings.unit_counts();
+    match ratings.counts() {
+        Counts::Dense(counts) => {
+            let co = Coincidences::of(counts);
+            let doubled = doubled_midranks(&co.totals);
+            let rank = |c: usize| doubled.get(c).copied().unwrap_or(0) as f64;
+            let observed = co.observed(|c, k| ((rank(k) - rank(c)) / 2.0).powi(2));
+            co.sums(observed, ordinal_expected(&co.totals, &doubled, co.values))
+        }
+        Counts::Listed(counts) => ordinal_tally_sums(counts, ratings.raters()),
+    }
+}
+
+/// Ordinal sums over the units of `counts`, at most `raters` values each.
+fn ordinal_tally_sums(counts: &UnitCounts, raters: usize) -> Sums {
     let totals = pairable_totals(counts);
     let doubled = doubled_midranks(&totals);
     let mut sums = Sums {
@@ -443,13 +769,19 @@ fn ordinal_sums(ratings: &Ratings) -> Sums {
         varies: totals.iter().filter(|t| **t > 0).count() >= 2,
         ..Sums::default()
     };
-    let narrow = ordinal_fits_u64(ratings.raters() as u64, sums.values);
-    for unit in counts.units() {
-        if unit_size(unit) >= 2 {
-            sums.observed += ordinal_unit(unit, &doubled, narrow);
+    let narrow = ordinal_fits_u64(raters as u64, sums.values);
+    let mut spread = BySize::<u128>::new(raters);
+    for unit in counts.each_unit() {
+        let (m, twice) = ordinal_unit_parts(unit, &doubled, narrow);
+        if m >= 2 {
+            spread.add(m, twice);
             sums.units += 1;
         }
     }
+    sums.observed = spread
+        .groups()
+        .map(|(m, sum)| sum as f64 / 2.0 / (m - 1) as f64)
+        .sum();
     sums.expected = ordinal_expected(&totals, &doubled, sums.values);
     sums
 }
@@ -610,52 +942,82 @@ fn ratio_expected_quadrature(vals: &[f64], counts: &[f64]) -> f64 {
 }
 
 /// Ratio unit term S_u/(m_u − 1) = 2 Σ_{a<b} n_a n_b δ²(a,b)/(m_u − 1) over
-/// the unit's distinct values (m = m_u).
-pub(super) fn ratio_unit(entries: &[(u32, u32)], dist: &RatioDistance<'_>, m: u64) -> f64 {
+/// the unit's (category, count) pairs (m = m_u).
+pub(super) fn ratio_unit(
+    unit: impl Iterator<Item = (u32, u32)> + Clone,
+    dist: &RatioDistance<'_>,
+    m: u64,
+) -> f64 {
+    2.0 * ratio_pairs(unit, dist) / (m - 1) as f64
+}
+
+/// Σ_{a<b} n_a n_b δ²(a,b) over a unit's (category, count) pairs, as
+/// Σ_a n_a (Σ_{b>a} n_b δ²(a,b)) so that the inner sums are independent.
+fn ratio_pairs(unit: impl Iterator<Item = (u32, u32)> + Clone, dist: &RatioDistance<'_>) -> f64 {
     let mut pairs = 0.0;
-    for (i, &(c, nc)) in entries.iter().enumerate() {
-        let rest = entries.get(i + 1..).unwrap_or(&[]);
-        let nc = f64::from(nc);
-        match dist.row(c) {
-            Some(row) => {
-                for &(k, nk) in rest {
-                    let d = row.get(k as usize).copied().unwrap_or(0.0);
-                    pairs += nc * f64::from(nk) * d;
-                }
-            }
-            None => {
-                for &(k, nk) in rest {
-                    pairs += nc * f64::from(nk) * dist.get(c, k);
-                }
-            }
+    let mut rest = unit;
+    while let Some((c, nc)) = rest.next() {
+        if nc == 0 {
+            continue;
         }
+        let later = rest.clone();
+        let near: f64 = match dist.row(c) {
+            Some(row) => later
+                .map(|(k, nk)| f64::from(nk) * row.get(k as usize).copied().unwrap_or(0.0))
+                .sum(),
+            None => later.map(|(k, nk)| f64::from(nk) * dist.get(c, k)).sum(),
+        };
+        pairs += f64::from(nc) * near;
     }
-    2.0 * pairs / (m - 1) as f64
+    pairs
 }
 
 /// Ratio: per unit the pairs of its distinct values; expected over the pairs
 /// of distinct pairable values.
 fn ratio_sums(ratings: &Ratings) -> Sums {
-    let counts = ratings.unit_counts();
-    let dist = RatioDistance::new(&counts.values, ratings.rated() * ratings.raters() / 2);
-    let mut totals = vec![0.0f64; counts.values.len()];
+    let raters = ratings.raters();
+    let pairs = ratings.rated() * raters / 2;
+    match ratings.counts() {
+        Counts::Dense(counts) => {
+            let co = Coincidences::of(counts);
+            let values = counts.values();
+            let value = |c: usize| values.get(c).copied().unwrap_or(0.0);
+            let observed = co.observed(|c, k| ratio_delta2(value(c), value(k)));
+            let totals: Vec<f64> = co.totals.iter().map(|&t| t as f64).collect();
+            co.sums(observed, ratio_expected(values, &totals))
+        }
+        Counts::Listed(counts) => ratio_tally_sums(counts, raters, pairs),
+    }
+}
+
+/// Ratio sums over the units of `counts`, at most `raters` values each;
+/// `pairs` estimates the number of distances the units ask for.
+fn ratio_tally_sums(counts: &UnitCounts, raters: usize, pairs: usize) -> Sums {
+    let values = counts.values();
+    let dist = RatioDistance::new(values, pairs);
+    let mut totals = vec![0.0f64; values.len()];
+    let mut spread = BySize::<f64>::new(raters);
     let mut sums = Sums::default();
-    for unit in counts.units() {
-        let m = unit_size(unit);
+    for unit in counts.each_unit() {
+        let m = unit_size(unit.clone());
         if m < 2 {
             continue;
         }
-        sums.observed += ratio_unit(unit, &dist, m);
+        spread.add(m, ratio_pairs(unit.clone(), &dist));
         sums.values += m;
         sums.units += 1;
-        for &(code, n) in unit {
+        for (code, n) in unit {
             if let Some(t) = totals.get_mut(code as usize) {
                 *t += f64::from(n);
             }
         }
     }
+    sums.observed = spread
+        .groups()
+        .map(|(m, sum)| 2.0 * sum / (m - 1) as f64)
+        .sum();
     sums.varies = totals.iter().filter(|t| **t > 0.0).count() >= 2;
-    sums.expected = ratio_expected(&counts.values, &totals);
+    sums.expected = ratio_expected(values, &totals);
     sums
 }
 
@@ -907,6 +1269,40 @@ mod tests {
     }
 
     #[test]
+    fn coded_and_f64_storage_agree() {
+        // Rating scales of 2, 5 and 30 values (30 are listed unit by unit
+        // rather than tabulated), even values only (unused codes between
+        // them), more raters than one-byte counts hold, and the published
+        // example.
+        let mut cases: Vec<Vec<Vec<Option<f64>>>> = [(41, 2), (42, 5), (43, 30)]
+            .into_iter()
+            .map(|(seed, k)| random(9, 700, k, 0.2, seed))
+            .collect();
+        let even = random(6, 300, 5, 0.2, 44)
+            .into_iter()
+            .map(|row| row.into_iter().map(|v| v.map(|v| 2.0 * v)).collect())
+            .collect();
+        cases.push(even);
+        cases.push(random(300, 40, 4, 0.3, 45));
+        // More raters than a 16-bit count holds: listed, not tabulated.
+        cases.push(random(70_000, 3, 3, 0.5, 46));
+        cases.push(super::super::ratings::krippendorff_2011());
+        for rows in cases {
+            let coded = build(&rows);
+            let plain = Ratings::from_rows_as_values(&rows).expect("valid");
+            assert!(coded.is_coded() && !plain.is_coded());
+            for level in Level::ALL {
+                let a = krippendorff_alpha(&coded, level).expect("defined");
+                let b = krippendorff_alpha(&plain, level).expect("defined");
+                assert!((a.alpha - b.alpha).abs() < 1e-12, "{level}");
+                assert!((a.observed - b.observed).abs() <= 1e-12 * b.observed);
+                assert!((a.expected - b.expected).abs() <= 1e-12 * b.expected);
+                assert_eq!((a.units, a.pairable_values), (b.units, b.pairable_values));
+            }
+        }
+    }
+
+    #[test]
     fn invariant_to_rater_and_unit_order() {
         for (seed, k) in [(11, 4), (12, 0)] {
             let rows = random(5, 30, k, 0.2, seed);
@@ -1096,8 +1492,11 @@ mod tests {
     fn ordinal_unit_sums_agree_in_64_and_128_bits() {
         let doubled = [3u64, 10, 17, 40];
         let entries = [(0u32, 2u32), (2, 1), (3, 4)];
-        let narrow = ordinal_unit(&entries, &doubled, true);
-        assert_eq!(narrow, ordinal_unit(&entries, &doubled, false));
+        let narrow = ordinal_unit(entries.iter().copied(), &doubled, true);
+        assert_eq!(
+            narrow,
+            ordinal_unit(entries.iter().copied(), &doubled, false)
+        );
         // Σ_{i<j} (R_i − R_j)² / 2 / (m − 1) computed pair by pair.
         let ranks: Vec<f64> = entries
             .iter()

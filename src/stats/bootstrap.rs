@@ -40,10 +40,9 @@ use serde::Serialize;
 use super::alpha::{
     IntervalSums, Moments, RatioDistance, Sums, doubled_midranks, krippendorff_alpha,
     ordinal_expected, ordinal_fits_u64, ordinal_unit, ratio_expected, ratio_unit, unit_moments,
-    unit_size,
 };
 use super::error::StatsError;
-use super::ratings::{Level, Ratings};
+use super::ratings::{Level, Ratings, unit_size};
 
 /// Settings of the bootstrap.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -217,7 +216,7 @@ impl<'a> Prepared<'a> {
         prepared.values = &counts.values;
         let ratio = RatioDistance::new(&counts.values, ratings.rated() * ratings.raters() / 2);
         for unit in counts.units() {
-            let m = unit_size(unit);
+            let m = unit_size(unit.iter().copied());
             if m < 2 {
                 continue;
             }
@@ -226,7 +225,7 @@ impl<'a> Prepared<'a> {
                     let same: u64 = unit.iter().map(|&(_, n)| u64::from(n).pow(2)).sum();
                     (m * m - same) as f64 / (m - 1) as f64
                 }
-                Level::Ratio => ratio_unit(unit, &ratio, m),
+                Level::Ratio => ratio_unit(unit.iter().copied(), &ratio, m),
                 Level::Ordinal | Level::Interval => 0.0,
             };
             let start = prepared.entries.len();
@@ -291,7 +290,9 @@ impl<'a> Prepared<'a> {
                 let doubled = doubled_midranks(&totals);
                 let narrow = ordinal_fits_u64(self.max_values, n);
                 sums.observed = drawn()
-                    .map(|unit| ordinal_unit(self.entries_of(unit), &doubled, narrow))
+                    .map(|unit| {
+                        ordinal_unit(self.entries_of(unit).iter().copied(), &doubled, narrow)
+                    })
                     .sum();
                 ordinal_expected(&totals, &doubled, n)
             }

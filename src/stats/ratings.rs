@@ -8,13 +8,19 @@
 //!
 //! The matrix is validated once, when it is built ([`Ratings::from_rows`]):
 //! every value must be finite, there must be at least one rater and one unit,
-//! and all rows must have the same length. Values are stored row by row, as
-//! given; per-unit sums are accumulated reading the rows in order.
+//! and all rows must have the same length. Values are stored row by row.
+//! Integer ratings within 127 of the first rating (so any scale of up to 128
+//! points) are stored as one-byte codes, coded and checked in the pass that
+//! reads them; any other ratings are stored as `f64`, and per-unit sums are
+//! accumulated reading the rows in order.
 //!
-//! Nominal, ordinal and ratio computations work on each unit's counts of
-//! the distinct values. Those are computed on first use and cached, so
-//! several coefficients on the same matrix share that work; interval alpha
-//! never needs them and stays O(raters × units) whatever the values.
+//! The coefficients work on each unit's counts of the distinct values.
+//! Those are computed on first use and cached, so several coefficients on
+//! the same matrix share that work. Coded ratings spanning at most 16
+//! consecutive values are counted into a dense categories × units table,
+//! by vectorised comparisons of the codes; other ratings into lists of
+//! (category, count) per unit. Interval alpha on `f64` ratings never needs
+//! the counts and stays O(raters × units) whatever the values.
 
 use std::fmt;
 use std::str::FromStr;
@@ -22,6 +28,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
+use super::alpha::Coincidences;
 use super::error::StatsError;
 
 /// Stevens' level of measurement, which selects the distance (difference
@@ -82,6 +89,13 @@ impl FromStr for Level {
 /// Marks a missing cell in internal code arrays.
 const MISSING: u32 = u32::MAX;
 
+/// Marks a missing cell in coded storage (see [`Coded`]).
+const MISSING_CODE: u8 = u8::MAX;
+
+/// The first rating of a matrix gets this code, so that coded storage takes
+/// ratings from 127 below it to 127 above it.
+const CODE_CENTRE: f64 = 127.0;
+
 /// Largest magnitude for which an integer-valued `f64` is handled by the
 /// integer paths (well inside the exactly representable integers).
 const INTEGER_LIMIT: f64 = 1.0e15;
@@ -100,11 +114,31 @@ const FEW_VALUES: usize = 128;
 pub struct Ratings {
     raters: usize,
     units: usize,
-    /// Rater-major cells: the rating of rater `r` for unit `u` is at
-    /// `r * units + u`; NaN marks a missing rating (inputs are finite).
-    cells: Vec<f64>,
+    cells: Cells,
     rated: usize,
     counts: OnceLock<UnitCounts>,
+    dense: OnceLock<Option<DenseCounts>>,
+}
+
+/// The stored cells, rater-major: the rating of rater `r` for unit `u` is
+/// cell `r * units + u`.
+#[derive(Debug)]
+enum Cells {
+    /// Integer ratings within 127 of the first one, one byte each.
+    Coded(Coded),
+    /// Any finite ratings; NaN marks a missing rating.
+    Values(Vec<f64>),
+}
+
+/// Integer ratings as one-byte codes: a rating is `origin + code`, and
+/// [`MISSING_CODE`] marks a missing one. Codes keep the order of the values.
+#[derive(Debug)]
+struct Coded {
+    codes: Vec<u8>,
+    origin: f64,
+    /// The smallest code in use and the number of codes from it to the
+    /// largest; `None` when every cell is missing.
+    range: Option<(u8, usize)>,
 }
 
 impl Ratings {
@@ -115,6 +149,10 @@ impl Ratings {
     /// length differs from row 0, and [`StatsError::NonFinite`] naming the
     /// first NaN or infinite value (reading row by row). Negative zero is
     /// stored as zero.
+    ///
+    /// Integer ratings within 127 of the first rating (rating scales) are
+    /// stored as one-byte codes, read and checked in one pass; anything else
+    /// is stored as `f64`.
     pub fn from_rows<R: AsRef<[Option<f64>]>>(rows: &[R]) -> Result<Self, StatsError> {
         let raters = rows.len();
         let first = rows.first().ok_or(StatsError::NoRaters)?;
@@ -122,47 +160,31 @@ impl Ratings {
         if units == 0 {
             return Err(StatsError::NoUnits);
         }
-        // Each row is converted a block at a time; the block is then counted
-        // while it is in cache. Each loop vectorises.
-        let mut cells = Vec::with_capacity(raters.saturating_mul(units));
-        let mut missing = 0usize;
-        let mut not_finite = [0.0f64; LANES];
-        for (rater, row) in rows.iter().enumerate() {
-            let row = row.as_ref();
-            if row.len() != units {
-                return Err(StatsError::RowLength {
-                    rater,
-                    expected: units,
-                    found: row.len(),
-                });
-            }
-            for segment in row.chunks(BLOCK) {
-                let start = cells.len();
-                // Adding zero turns −0.0 into +0.0, so both are one category.
-                cells.extend(segment.iter().map(|x| x.map_or(f64::NAN, |v| v + 0.0)));
-                missing += segment.iter().filter(|x| x.is_none()).count();
-                count_not_finite(cells.get(start..).unwrap_or(&[]), &mut not_finite);
-            }
+        let uneven = rows
+            .iter()
+            .enumerate()
+            .find(|(_, row)| row.as_ref().len() != units);
+        if let Some((rater, row)) = uneven {
+            return Err(StatsError::RowLength {
+                rater,
+                expected: units,
+                found: row.as_ref().len(),
+            });
         }
-        // More NaN or infinite cells than missing ones: a value was not finite.
-        if not_finite.iter().sum::<f64>() as usize != missing {
-            for (rater, row) in rows.iter().enumerate() {
-                if let Some(unit) = row
-                    .as_ref()
-                    .iter()
-                    .position(|x| x.is_some_and(|v| !v.is_finite()))
-                {
-                    return Err(StatsError::NonFinite { rater, unit });
-                }
+        let (cells, missing) = match Coded::from_rows(rows, units) {
+            Some((coded, missing)) => (Cells::Coded(coded), missing),
+            None => {
+                let (values, missing) = values_from_rows(rows)?;
+                (Cells::Values(values), missing)
             }
-        }
-        let rated = cells.len() - missing;
+        };
         Ok(Ratings {
             raters,
             units,
             cells,
-            rated,
+            rated: raters * units - missing,
             counts: OnceLock::new(),
+            dense: OnceLock::new(),
         })
     }
 
@@ -187,25 +209,55 @@ impl Ratings {
         if rater >= self.raters || unit >= self.units {
             return None;
         }
-        self.cells
-            .get(rater * self.units + unit)
-            .copied()
-            .filter(|v| !v.is_nan())
+        let cell = rater * self.units + unit;
+        match &self.cells {
+            Cells::Coded(coded) => coded.codes.get(cell).and_then(|&c| coded.decode(c)),
+            Cells::Values(values) => values.get(cell).copied().filter(|v| !v.is_nan()),
+        }
     }
 
     /// The sorted distinct values that occur in the matrix.
     pub fn distinct_values(&self) -> &[f64] {
-        &self.unit_counts().values
+        match self.counts() {
+            Counts::Dense(counts) => counts.values(),
+            Counts::Listed(counts) => counts.values(),
+        }
     }
 
-    /// Rater-major rows of cells (`units` long each), NaN for missing.
-    pub(super) fn rows(&self) -> std::slice::ChunksExact<'_, f64> {
-        self.cells.chunks_exact(self.units)
+    /// Rater-major rows of cells (`units` long each), NaN for missing;
+    /// `None` when the ratings are stored as codes.
+    pub(super) fn value_rows(&self) -> Option<std::slice::ChunksExact<'_, f64>> {
+        match &self.cells {
+            Cells::Values(values) => Some(values.chunks_exact(self.units)),
+            Cells::Coded(_) => None,
+        }
     }
 
-    /// Per-unit category counts, computed on first use.
+    /// Per-unit category counts in the layout best suited to computing
+    /// with, computed on first use: a dense table for coded ratings with
+    /// few categories, else [`Ratings::unit_counts`].
+    pub(super) fn counts(&self) -> Counts<'_> {
+        let dense = self.dense.get_or_init(|| match &self.cells {
+            Cells::Coded(coded) => DenseCounts::of(coded, self.raters, self.units),
+            Cells::Values(_) => None,
+        });
+        match dense {
+            Some(counts) => Counts::Dense(counts),
+            None => Counts::Listed(self.unit_counts()),
+        }
+    }
+
+    /// Per-unit category counts as lists, computed on first use.
     pub(super) fn unit_counts(&self) -> &UnitCounts {
-        self.counts.get_or_init(|| UnitCounts::of(self))
+        self.counts.get_or_init(|| match &self.cells {
+            Cells::Coded(coded) => UnitCounts::of_codes(coded, self.units),
+            Cells::Values(cells) => UnitCounts::of(&ValueCells {
+                cells,
+                raters: self.raters,
+                units: self.units,
+                rated: self.rated,
+            }),
+        })
     }
 
     /// Position and value of the first negative rating (reading row by row),
@@ -215,12 +267,21 @@ impl Ratings {
         if self.distinct_values().first().is_none_or(|lo| *lo >= 0.0) {
             return Ok(());
         }
-        match self.cells.iter().position(|v| *v < 0.0) {
+        let first = match &self.cells {
+            Cells::Coded(coded) => coded
+                .codes
+                .iter()
+                .position(|&c| coded.decode(c).is_some_and(|v| v < 0.0)),
+            Cells::Values(values) => values.iter().position(|v| *v < 0.0),
+        };
+        match first {
             None => Ok(()),
             Some(i) => Err(StatsError::NegativeRatio {
                 rater: i / self.units,
                 unit: i % self.units,
-                value: self.cells.get(i).copied().unwrap_or_default(),
+                value: self
+                    .rating(i / self.units, i % self.units)
+                    .unwrap_or_default(),
             }),
         }
     }
@@ -228,32 +289,140 @@ impl Ratings {
     /// Per-unit category counts summarised for the nominal coefficients
     /// (alpha, percent agreement, Fleiss' kappa); see [`NominalTally`].
     pub(super) fn nominal_tally(&self) -> NominalTally {
-        let counts = self.unit_counts();
-        let mut tally = NominalTally {
-            totals: vec![0u64; counts.values.len()],
-            ..NominalTally::default()
-        };
-        for unit in counts.units() {
-            let m: u64 = unit.iter().map(|&(_, n)| u64::from(n)).sum();
-            if m < 2 {
-                continue;
-            }
-            let mut squares = 0u64;
-            for &(code, n) in unit {
-                squares += u64::from(n) * u64::from(n);
-                if let Some(t) = tally.totals.get_mut(code as usize) {
-                    *t += u64::from(n);
+        match self.counts() {
+            Counts::Dense(counts) => {
+                let co = Coincidences::of(counts);
+                NominalTally {
+                    values: co.values,
+                    units: co.units,
+                    disagreeing: co.observed(|_, _| 1.0),
+                    agreeing: co.agreeing,
+                    unit_agreement: co.unit_agreement,
+                    totals: co.totals,
                 }
             }
-            let (mf, sq) = (m as f64, squares as f64);
-            tally.disagreeing += (mf * mf - sq) / (mf - 1.0);
-            tally.agreeing += (sq - mf) / (mf - 1.0);
-            tally.unit_agreement += (sq - mf) / (mf * (mf - 1.0));
-            tally.values += m;
-            tally.units += 1;
+            Counts::Listed(counts) => NominalTally::of(counts, self.raters),
         }
-        tally
     }
+}
+
+/// The cells as `f64` (NaN for missing, −0.0 as +0.0) and the number of
+/// missing ones, or the first NaN or infinite rating as an error.
+fn values_from_rows<R: AsRef<[Option<f64>]>>(rows: &[R]) -> Result<(Vec<f64>, usize), StatsError> {
+    let cells_len = rows.iter().map(|row| row.as_ref().len()).sum();
+    // Each row is converted a block at a time; the block is then counted
+    // while it is in cache. Each loop vectorises.
+    let mut cells = Vec::with_capacity(cells_len);
+    let mut missing = 0usize;
+    let mut not_finite = [0.0f64; LANES];
+    for row in rows {
+        for segment in row.as_ref().chunks(BLOCK) {
+            let start = cells.len();
+            // Adding zero turns −0.0 into +0.0, so both are one category.
+            cells.extend(segment.iter().map(|x| x.map_or(f64::NAN, |v| v + 0.0)));
+            missing += segment.iter().filter(|x| x.is_none()).count();
+            count_not_finite(cells.get(start..).unwrap_or(&[]), &mut not_finite);
+        }
+    }
+    // More NaN or infinite cells than missing ones: a value was not finite.
+    if not_finite.iter().sum::<f64>() as usize != missing {
+        for (rater, row) in rows.iter().enumerate() {
+            if let Some(unit) = row
+                .as_ref()
+                .iter()
+                .position(|x| x.is_some_and(|v| !v.is_finite()))
+            {
+                return Err(StatsError::NonFinite { rater, unit });
+            }
+        }
+    }
+    Ok((cells, missing))
+}
+
+/// Bits of [`ROUND`]: for an integer 0 ≤ k < 2^51, ROUND + k has the bits
+/// `ROUND_BITS + k`.
+const ROUND_BITS: u64 = 0x4338_0000_0000_0000;
+
+impl Coded {
+    /// The rows as codes and the number of missing cells, or `None` when
+    /// a rating is not an integer within 127 of the first rating (or not
+    /// finite); all rows are `units` long.
+    ///
+    /// Each block of a row is first copied to a buffer as `f64`, a missing
+    /// cell becoming the value of [`MISSING_CODE`]; the block is then coded
+    /// and checked in one loop (see [`encode`]). Both loops vectorise. A
+    /// rating that happens to equal the value of [`MISSING_CODE`] would be
+    /// taken for a missing one, so the missing codes are counted and must
+    /// match the missing cells.
+    fn from_rows<R: AsRef<[Option<f64>]>>(rows: &[R], units: usize) -> Option<(Coded, usize)> {
+        let first = rows
+            .iter()
+            .find_map(|row| row.as_ref().iter().find_map(|x| *x));
+        let origin = match first {
+            None => 0.0,
+            Some(v) if v.abs() <= INTEGER_LIMIT && v.fract() == 0.0 => v - CODE_CENTRE,
+            Some(_) => return None,
+        };
+        let coded_missing = origin + f64::from(MISSING_CODE);
+        let shift = ROUND - origin;
+        let mut codes = Vec::with_capacity(rows.len() * units);
+        let mut buffer = [0.0f64; BLOCK];
+        let (mut missing, mut marked) = (0usize, 0usize);
+        // The smallest code and one past the largest code in use: the
+        // missing code wraps to 0 in the second.
+        let (mut lo, mut end) = (MISSING_CODE, 0u8);
+        for row in rows {
+            for segment in row.as_ref().chunks(BLOCK) {
+                let values = buffer.get_mut(..segment.len()).unwrap_or(&mut []);
+                for (v, x) in values.iter_mut().zip(segment) {
+                    missing += usize::from(x.is_none());
+                    *v = x.map_or(coded_missing, |v| v);
+                }
+                let start = codes.len();
+                codes.resize(start + values.len(), 0);
+                let out = codes.get_mut(start..).unwrap_or(&mut []);
+                marked += encode(values, shift, out)?;
+                lo = out.iter().fold(lo, |a, &c| a.min(c));
+                end = out.iter().fold(end, |a, &c| a.max(c.wrapping_add(1)));
+            }
+        }
+        let range = (end > lo).then(|| (lo, usize::from(end - lo)));
+        (missing == marked).then_some((
+            Coded {
+                codes,
+                origin,
+                range,
+            },
+            missing,
+        ))
+    }
+
+    /// The rating a code stands for; `None` for [`MISSING_CODE`].
+    fn decode(&self, code: u8) -> Option<f64> {
+        (code != MISSING_CODE).then(|| self.origin + f64::from(code))
+    }
+}
+
+/// Writes the code of each value, `shift` being [`ROUND`] − origin, and
+/// returns how many have [`MISSING_CODE`], or `None` unless every value is
+/// an integer from origin to origin + 255.
+///
+/// t = v + shift is exact for such values, and its low eight bits are the
+/// code k; its other bits equal those of [`ROUND`] exactly when v − origin
+/// rounds to 0..=255, and t − shift (exact) equals v only when v is that
+/// integer. NaN and infinities fail one of the two tests, and −0.0 gets the
+/// code of 0.0 (−0.0 + shift = shift). For k ≤ 255, (k + 1) >> 8 is 1 for
+/// the missing code and 0 otherwise.
+fn encode(values: &[f64], shift: f64, out: &mut [u8]) -> Option<usize> {
+    let (mut check, mut marked) = (0u64, 0u64);
+    for (code, &v) in out.iter_mut().zip(values) {
+        let t = v + shift;
+        let k = t.to_bits() ^ ROUND_BITS;
+        check |= k | (u64::from(t - shift != v) << 8);
+        marked += k.wrapping_add(1) >> 8;
+        *code = k as u8;
+    }
+    (check >> 8 == 0).then_some(marked as usize)
 }
 
 /// Adding and subtracting 1.5 · 2^52 rounds any |v| < 2^51 to an integer.
@@ -368,6 +537,45 @@ pub(super) struct NominalTally {
 }
 
 impl NominalTally {
+    /// The sums over the units of `counts`, at most `raters` values each.
+    /// The units' Σ_c n_uc² are added up separately for each m_u, so each
+    /// term is divided once per m_u.
+    fn of(counts: &UnitCounts, raters: usize) -> NominalTally {
+        let mut tally = NominalTally {
+            totals: vec![0u64; counts.values().len()],
+            ..NominalTally::default()
+        };
+        // (units, Σ_c n_uc²) for each number of values m.
+        let mut by_size = vec![(0u64, 0u64); raters + 1];
+        for unit in counts.each_unit() {
+            let m = unit_size(unit.clone());
+            if m < 2 {
+                continue;
+            }
+            let mut squares = 0u64;
+            for (code, n) in unit {
+                squares += u64::from(n) * u64::from(n);
+                if let Some(t) = tally.totals.get_mut(code as usize) {
+                    *t += u64::from(n);
+                }
+            }
+            if let Some((units, sq)) = usize::try_from(m).ok().and_then(|m| by_size.get_mut(m)) {
+                *units += 1;
+                *sq += squares;
+            }
+        }
+        for (m, &(units, squares)) in (0u64..).zip(&by_size).skip(2) {
+            let (m, units, squares) = (u128::from(m), u128::from(units), u128::from(squares));
+            let (mf, pairs) = (m as f64, (m * (m - 1)) as f64);
+            tally.disagreeing += (m * m * units - squares) as f64 / (mf - 1.0);
+            tally.agreeing += (squares - m * units) as f64 / (mf - 1.0);
+            tally.unit_agreement += (squares - m * units) as f64 / pairs;
+            tally.values += (m * units) as u64;
+            tally.units += units as u64;
+        }
+        tally
+    }
+
     /// Σ_{c≠k} n_c n_k = n² − Σ_c n_c², exact in integers.
     pub(super) fn different_pairs(&self) -> f64 {
         let n = u128::from(self.values);
@@ -377,6 +585,124 @@ impl NominalTally {
             .map(|&t| u128::from(t) * u128::from(t))
             .sum();
         (n * n - same) as f64
+    }
+}
+
+/// m_u, the number of values of a unit given its (category, count) pairs.
+pub(super) fn unit_size(unit: impl Iterator<Item = (u32, u32)>) -> u64 {
+    unit.map(|(_, n)| u64::from(n)).sum()
+}
+
+/// The per-unit counts of a matrix in one of the two layouts.
+pub(super) enum Counts<'a> {
+    /// Coded ratings with few categories: a categories × units table.
+    Dense(&'a DenseCounts),
+    /// Any ratings: (category, count) lists unit by unit.
+    Listed(&'a UnitCounts),
+}
+
+/// Every unit's count of every category in a categories × units table,
+/// for coded ratings with at most [`DENSE_MAX`] categories.
+#[derive(Debug)]
+pub(super) struct DenseCounts {
+    values: Vec<f64>,
+    units: usize,
+    /// Category-major: the count of category c in unit u is at
+    /// `c * units + u`.
+    counts: Vec<u16>,
+}
+
+impl DenseCounts {
+    /// The sorted distinct values; a category is an index into them.
+    pub(super) fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// Number of units.
+    pub(super) fn units(&self) -> usize {
+        self.units
+    }
+
+    /// Each category's counts, one per unit.
+    pub(super) fn columns(&self) -> std::slice::ChunksExact<'_, u16> {
+        self.counts.chunks_exact(self.units.max(1))
+    }
+
+    /// The table of coded ratings, or `None` when more than
+    /// [`DENSE_MAX`] codes are spanned or there are more raters than
+    /// a 16-bit count holds. Units are counted in blocks (see
+    /// [`count_by_comparison`]); columns of codes that do not occur are
+    /// dropped at the end.
+    fn of(coded: &Coded, raters: usize, units: usize) -> Option<DenseCounts> {
+        let Some((lo, width)) = coded.range else {
+            return Some(DenseCounts {
+                values: Vec::new(),
+                units,
+                counts: Vec::new(),
+            });
+        };
+        if width > DENSE_MAX || raters > usize::from(u16::MAX) {
+            return None;
+        }
+        let mut counts = vec![0u16; width * units];
+        count_blocks(coded, units, lo, width, |start, len, stride, table| {
+            let blocks = table.chunks_exact(stride);
+            for (column, block) in counts.chunks_exact_mut(units).zip(blocks) {
+                let column = column.get_mut(start..start + len).unwrap_or(&mut []);
+                for (n, &count) in column.iter_mut().zip(block) {
+                    *n = count as u16;
+                }
+            }
+        });
+        let mut values = Vec::with_capacity(width);
+        let mut kept = 0;
+        for c in 0..width {
+            let start = c * units;
+            if counts
+                .get(start..start + units)
+                .is_some_and(|col| col.iter().any(|&n| n > 0))
+            {
+                values.push(coded.origin + f64::from(lo) + c as f64);
+                counts.copy_within(start..start + units, kept * units);
+                kept += 1;
+            }
+        }
+        counts.truncate(kept * units);
+        Some(DenseCounts {
+            values,
+            units,
+            counts,
+        })
+    }
+}
+
+/// Counts the codes `lo .. lo + width` of each unit, a block of at most
+/// [`BLOCK`] units at a time, and hands each block's first unit, length,
+/// stride and column-major table of counts (`stride` per column) to `emit`.
+fn count_blocks(
+    coded: &Coded,
+    units: usize,
+    lo: u8,
+    width: usize,
+    mut emit: impl FnMut(usize, usize, usize, &[u32]),
+) {
+    let rows: Vec<&[u8]> = coded.codes.chunks_exact(units.max(1)).collect();
+    let stride = BLOCK.min(units).max(1);
+    // One more column for missing cells.
+    let mut table = vec![0u32; (width + 1) * stride];
+    let mut partial = Vec::new();
+    let mut start = 0;
+    while start < units {
+        let len = stride.min(units - start);
+        let segments: Vec<&[u8]> = rows.iter().map(|row| part(row, start, len)).collect();
+        table.fill(0);
+        if width <= DENSE_MAX {
+            count_by_comparison(&segments, lo, width, stride, &mut table, &mut partial);
+        } else {
+            count_by_increment(&segments, lo, width, stride, &mut table);
+        }
+        emit(start, len, stride, &table);
+        start += len;
     }
 }
 
@@ -390,6 +716,21 @@ pub(super) struct UnitCounts {
     entries: Vec<(u32, u32)>,
 }
 
+/// `f64` cells with the shape of their matrix, for counting them.
+struct ValueCells<'a> {
+    cells: &'a [f64],
+    raters: usize,
+    units: usize,
+    rated: usize,
+}
+
+impl ValueCells<'_> {
+    /// Rater-major rows of cells (`units` long each), NaN for missing.
+    fn rows(&self) -> std::slice::ChunksExact<'_, f64> {
+        self.cells.chunks_exact(self.units)
+    }
+}
+
 /// Maps a present value to its category code.
 enum Coder {
     /// Integer values: code = table[value − lo].
@@ -399,6 +740,11 @@ enum Coder {
 }
 
 impl UnitCounts {
+    /// The sorted distinct values; a category is an index into them.
+    pub(super) fn values(&self) -> &[f64] {
+        &self.values
+    }
+
     /// Entries of every unit, in unit order.
     pub(super) fn units(&self) -> impl Iterator<Item = &[(u32, u32)]> {
         self.offsets
@@ -406,7 +752,63 @@ impl UnitCounts {
             .map(|w| self.entries.get(w[0]..w[1]).unwrap_or(&[]))
     }
 
-    fn of(ratings: &Ratings) -> UnitCounts {
+    /// Each unit's (category, count) pairs, in unit order.
+    pub(super) fn each_unit(
+        &self,
+    ) -> impl Iterator<Item = impl Iterator<Item = (u32, u32)> + Clone> {
+        self.units().map(|unit| unit.iter().copied())
+    }
+
+    /// Counts coded ratings. The codes in use span `width` columns from the
+    /// smallest code; units are taken in blocks of [`BLOCK`] whose counts
+    /// stay in cache, and each block's non-zero counts are emitted unit by
+    /// unit. At the end the columns that occur are numbered in order.
+    fn of_codes(coded: &Coded, units: usize) -> UnitCounts {
+        let Some((lo, width)) = coded.range else {
+            return UnitCounts::empty(units);
+        };
+        let mut offsets = Vec::with_capacity(units + 1);
+        offsets.push(0);
+        let mut entries = Vec::new();
+        let mut used = vec![false; width];
+        count_blocks(coded, units, lo, width, |_, len, stride, table| {
+            append_block(table, stride, len, &mut used, &mut offsets, &mut entries);
+        });
+        let mut values = Vec::new();
+        let columns: Vec<u32> = used
+            .iter()
+            .enumerate()
+            .map(|(c, &u)| {
+                if u {
+                    values.push(coded.origin + f64::from(lo) + c as f64);
+                    values.len() as u32 - 1
+                } else {
+                    MISSING
+                }
+            })
+            .collect();
+        if values.len() < width {
+            for (c, _) in &mut entries {
+                *c = columns.get(*c as usize).copied().unwrap_or(MISSING);
+            }
+        }
+        UnitCounts {
+            values,
+            offsets,
+            entries,
+        }
+    }
+
+    /// No values in any of `units` units.
+    fn empty(units: usize) -> UnitCounts {
+        UnitCounts {
+            values: Vec::new(),
+            offsets: vec![0; units + 1],
+            entries: Vec::new(),
+        }
+    }
+
+    fn of(ratings: &ValueCells<'_>) -> UnitCounts {
         let dense_limit = (DENSE_CELLS.max(4 * ratings.cells.len()) / ratings.units.max(1))
             .saturating_sub(1)
             .max(1);
@@ -422,7 +824,7 @@ impl UnitCounts {
         if let Some(counts) = Self::dense_offsets(ratings, dense_limit) {
             return counts;
         }
-        let Summary { lo, hi } = Summary::of(&ratings.cells);
+        let Summary { lo, hi } = Summary::of(ratings.cells);
         let (values, coder) = Self::distinct(ratings, lo, hi);
         let code = |v: f64| -> u32 {
             if v.is_nan() {
@@ -464,7 +866,7 @@ impl UnitCounts {
     /// counts, column by column); otherwise counters are incremented. The
     /// non-zero counts are emitted unit by unit; at the end the columns are
     /// shifted to a common origin and those that occur renumbered.
-    fn dense_offsets(ratings: &Ratings, dense_limit: usize) -> Option<UnitCounts> {
+    fn dense_offsets(ratings: &ValueCells<'_>, dense_limit: usize) -> Option<UnitCounts> {
         let mut column = [0u16; BLOCK];
         let mut by_column: Vec<u16> = Vec::new();
         let mut by_unit: Vec<u32> = Vec::new();
@@ -502,7 +904,11 @@ impl UnitCounts {
             blocks.push((entries.len(), lo));
             let width = (hi - lo) as usize + 1;
             let stride = width + 1;
-            let missing = width as f64;
+            // A missing cell takes the last column; t − shift is exact, so
+            // it equals v only for an integer v (testing v − lo instead
+            // would let a value within rounding of an integer pass).
+            let missing = lo + width as f64;
+            let shift = ROUND - lo;
             let compare = stride <= COMPARE_COLUMNS && ratings.raters <= usize::from(u16::MAX);
             by_column.clear();
             by_unit.clear();
@@ -516,10 +922,10 @@ impl UnitCounts {
                 let cells = row.get(a..b).unwrap_or(&[]);
                 let mut fractional = 0u16;
                 for (c, &v) in column.iter_mut().zip(cells) {
-                    let x = if v.is_nan() { missing } else { v - lo };
-                    let r = x + ROUND;
-                    fractional |= u16::from(r - ROUND != x);
-                    *c = r.to_bits() as u16;
+                    let v = if v.is_nan() { missing } else { v };
+                    let t = v + shift;
+                    fractional |= u16::from(t - shift != v);
+                    *c = t.to_bits() as u16;
                 }
                 if fractional != 0 {
                     return None;
@@ -602,7 +1008,11 @@ impl UnitCounts {
 
     /// A units × (width + 1) table of counts by column, the last column
     /// taking the missing cells, filled reading the rows in order.
-    fn count_table(ratings: &Ratings, width: usize, index: impl Fn(f64) -> usize) -> Vec<u32> {
+    fn count_table(
+        ratings: &ValueCells<'_>,
+        width: usize,
+        index: impl Fn(f64) -> usize,
+    ) -> Vec<u32> {
         let stride = width + 1;
         let mut table = vec![0u32; ratings.units * stride];
         for row in ratings.rows() {
@@ -635,9 +1045,9 @@ impl UnitCounts {
     }
 
     /// Sorted distinct values and how to find a value's code among them.
-    fn distinct(ratings: &Ratings, lo: f64, hi: f64) -> (Vec<f64>, Coder) {
+    fn distinct(ratings: &ValueCells<'_>, lo: f64, hi: f64) -> (Vec<f64>, Coder) {
         let span_limit = (2 * ratings.rated).max(1024) as f64;
-        if hi - lo < span_limit && all_integers(&ratings.cells, lo, hi) {
+        if hi - lo < span_limit && all_integers(ratings.cells, lo, hi) {
             let lo = lo as i64;
             let mut table = vec![MISSING; (hi as i64 - lo) as usize + 1];
             for &v in ratings.cells.iter().filter(|v| !v.is_nan()) {
@@ -654,7 +1064,7 @@ impl UnitCounts {
             }
             return (values, Coder::Table { lo, table });
         }
-        if let Some(values) = few_values(&ratings.cells) {
+        if let Some(values) = few_values(ratings.cells) {
             return (values, Coder::Search);
         }
         let mut values: Vec<f64> = ratings
@@ -672,7 +1082,7 @@ impl UnitCounts {
     /// codes with a scratch array, listing categories in order of first
     /// appearance.
     fn sparse(
-        ratings: &Ratings,
+        ratings: &ValueCells<'_>,
         code: impl Fn(f64) -> u32,
         categories: usize,
     ) -> (Vec<usize>, Vec<(u32, u32)>) {
@@ -725,6 +1135,122 @@ impl UnitCounts {
             unit_offsets.push(entries.len());
         }
         (unit_offsets, entries)
+    }
+}
+
+/// Up to this many columns, coded ratings are counted by comparison (one
+/// vectorised pass per column) rather than by incrementing counters, and
+/// into a dense table ([`DenseCounts`]).
+const DENSE_MAX: usize = 16;
+
+/// `len` cells of a row from `start` (fewer at the end of the row).
+fn part<T>(row: &[T], start: usize, len: usize) -> &[T] {
+    row.get(start..).map_or(&[], |r| r.get(..len).unwrap_or(r))
+}
+
+/// Adds to the column-major `table` (`stride` counts per column) how often
+/// each of the codes `lo .. lo + width` occurs in each unit of the
+/// segments. Rows are taken 255 at a time into one-byte counts, four rows
+/// per pass over a column, so each loop compares 16 codes per instruction.
+fn count_by_comparison(
+    segments: &[&[u8]],
+    lo: u8,
+    width: usize,
+    stride: usize,
+    table: &mut [u32],
+    partial: &mut Vec<u8>,
+) {
+    partial.resize(width * stride, 0);
+    for chunk in segments.chunks(usize::from(u8::MAX)) {
+        partial.fill(0);
+        for (column, counts) in partial.chunks_exact_mut(stride).enumerate() {
+            let code = lo.wrapping_add(column as u8);
+            let mut groups = chunk.chunks_exact(4);
+            for group in &mut groups {
+                if let [a, b, c, d] = group {
+                    let cells = a.iter().zip(*b).zip(c.iter().zip(*d));
+                    for (n, ((&a, &b), (&c, &d))) in counts.iter_mut().zip(cells) {
+                        *n += u8::from(a == code)
+                            + u8::from(b == code)
+                            + u8::from(c == code)
+                            + u8::from(d == code);
+                    }
+                }
+            }
+            for row in groups.remainder() {
+                for (n, &a) in counts.iter_mut().zip(*row) {
+                    *n += u8::from(a == code);
+                }
+            }
+        }
+        for (total, &n) in table.iter_mut().zip(partial.iter()) {
+            *total += u32::from(n);
+        }
+    }
+}
+
+/// Adds to the column-major `table` the codes of the segments by
+/// incrementing a counter per cell; missing cells go to column `width`.
+fn count_by_increment(segments: &[&[u8]], lo: u8, width: usize, stride: usize, table: &mut [u32]) {
+    for row in segments {
+        for (unit, &code) in row.iter().enumerate() {
+            let column = usize::from(code.wrapping_sub(lo)).min(width);
+            if let Some(n) = table.get_mut(column * stride + unit) {
+                *n += 1;
+            }
+        }
+    }
+}
+
+/// Appends the non-zero counts of the first `len` units of a column-major
+/// `table` (`stride` counts per column, one column per entry of `used`) as
+/// (column, count) entries and their end offsets, marking the columns that
+/// occur. Branch-free: every count is written at the cursor, which only
+/// advances past non-zero ones.
+fn append_block(
+    table: &[u32],
+    stride: usize,
+    len: usize,
+    used: &mut [bool],
+    offsets: &mut Vec<usize>,
+    entries: &mut Vec<(u32, u32)>,
+) {
+    let mut cursor = entries.len();
+    entries.resize(cursor + len * used.len() + 1, (0, 0));
+    for unit in 0..len {
+        for (column, seen) in used.iter_mut().enumerate() {
+            let n = table.get(column * stride + unit).copied().unwrap_or(0);
+            if let Some(slot) = entries.get_mut(cursor) {
+                *slot = (column as u32, n);
+            }
+            *seen |= n > 0;
+            cursor += usize::from(n > 0);
+        }
+        offsets.push(cursor);
+    }
+    entries.truncate(cursor);
+}
+
+#[cfg(test)]
+impl Ratings {
+    /// The matrix of [`Ratings::from_rows`] stored as `f64` whatever its
+    /// values, to check the coded storage against.
+    pub(super) fn from_rows_as_values<R: AsRef<[Option<f64>]>>(
+        rows: &[R],
+    ) -> Result<Self, StatsError> {
+        let built = Ratings::from_rows(rows)?;
+        let (values, _) = values_from_rows(rows)?;
+        Ok(Ratings {
+            cells: Cells::Values(values),
+            counts: OnceLock::new(),
+            dense: OnceLock::new(),
+            ..built
+        })
+    }
+
+    /// Whether the cells are stored as codes.
+    pub(super) fn is_coded(&self) -> bool {
+        matches!(self.cells, Cells::Coded(_))
     }
 }
 
@@ -945,6 +1471,9 @@ mod tests {
                         .collect()
                 })
                 .collect(),
+            // A value one rounding step above an integer, far above the
+            // smallest value: not that integer.
+            vec![vec![Some(1.0), Some(1.0 + f64::EPSILON), Some(-100.0)]],
             // Wide integers beyond the table span: sorted values.
             vec![
                 vec![Some(1e12), Some(3.0), n, Some(2.0)],
@@ -952,12 +1481,157 @@ mod tests {
             ],
         ];
         for rows in cases {
-            let r = Ratings::from_rows(&rows).expect("valid");
-            assert_eq!(unit_lists(&r), naive_lists(&r));
-            let mut all: Vec<f64> = r.cells.iter().copied().filter(|v| !v.is_nan()).collect();
-            all.sort_by(f64::total_cmp);
-            all.dedup();
-            assert_eq!(r.distinct_values(), &all[..]);
+            // Integer cases are also stored as codes; every case also as f64.
+            for r in [
+                Ratings::from_rows(&rows).expect("valid"),
+                Ratings::from_rows_as_values(&rows).expect("valid"),
+            ] {
+                assert_eq!(unit_lists(&r), naive_lists(&r));
+                assert_eq!(r.distinct_values(), &sorted_distinct(&rows)[..]);
+            }
         }
+    }
+
+    /// The distinct present values of rows, sorted, −0.0 read as +0.0.
+    fn sorted_distinct(rows: &[Vec<Option<f64>>]) -> Vec<f64> {
+        let mut all: Vec<f64> = rows.iter().flatten().flatten().map(|v| v + 0.0).collect();
+        all.sort_by(f64::total_cmp);
+        all.dedup();
+        all
+    }
+
+    /// Checks a matrix built from `rows` against the rows themselves and
+    /// against the same matrix stored as `f64`; returns whether it is coded.
+    fn check_storage(rows: &[Vec<Option<f64>>]) -> bool {
+        let r = Ratings::from_rows(rows).expect("valid");
+        let plain = Ratings::from_rows_as_values(rows).expect("valid");
+        for (i, row) in rows.iter().enumerate() {
+            for (u, v) in row.iter().enumerate() {
+                let got = r.rating(i, u);
+                assert_eq!(got.map(f64::to_bits), v.map(|v| (v + 0.0).to_bits()));
+            }
+        }
+        let present = rows.iter().flatten().flatten().count();
+        assert_eq!((r.rated(), plain.rated()), (present, present));
+        assert_eq!(unit_lists(&r), naive_lists(&r));
+        assert_eq!(unit_lists(&r), unit_lists(&plain));
+        assert_eq!(r.distinct_values(), &sorted_distinct(rows)[..]);
+        assert_eq!(r.check_non_negative(), plain.check_non_negative());
+        r.is_coded()
+    }
+
+    #[test]
+    fn coded_storage_takes_integers_within_255_values() {
+        let n = None;
+        let coded = [
+            // A rating scale with missing cells and an all-missing unit.
+            vec![
+                vec![Some(1.0), Some(5.0), n, Some(3.0)],
+                vec![Some(2.0), n, n, Some(3.0)],
+            ],
+            // Negative values, and −0.0 with 0.0 as one category.
+            vec![
+                vec![Some(-0.0), Some(-3.0), Some(2.0)],
+                vec![Some(0.0), Some(-0.0), Some(-3.0)],
+            ],
+            // The first value ± 127: the extremes of the codes.
+            vec![vec![Some(10.0), Some(-117.0), Some(137.0), n]],
+            // Large integers, exactly.
+            vec![
+                vec![Some(1e15), Some(1e15 - 2.0)],
+                vec![Some(1e15 - 1.0), Some(1e15)],
+            ],
+            // Nothing rated at all.
+            vec![vec![n, n], vec![n, n]],
+            // A single rater.
+            vec![vec![Some(4.0), Some(2.0), n]],
+        ];
+        for rows in &coded {
+            assert!(check_storage(rows), "{rows:?}");
+        }
+        let plain = [
+            // 128 above the first value has the code of a missing cell.
+            vec![vec![Some(10.0), Some(138.0), n]],
+            // 128 below the first value is out of range.
+            vec![vec![Some(10.0), n], vec![Some(-118.0), Some(11.0)]],
+            // A fraction, first or later, and one that rounds away when
+            // subtracted from a distant origin.
+            vec![vec![Some(2.5), Some(2.0)]],
+            vec![vec![Some(2.0), Some(3.0)], vec![n, Some(2.5)]],
+            vec![vec![Some(1.0), Some(1.0 + f64::EPSILON), Some(-100.0)]],
+            // Beyond the integer limit.
+            vec![vec![Some(1e16), Some(1e16 + 2.0)]],
+            vec![vec![Some(3.0), Some(1e16)]],
+        ];
+        for rows in &plain {
+            assert!(!check_storage(rows), "{rows:?}");
+        }
+    }
+
+    #[test]
+    fn coded_storage_counts_many_raters_and_wide_scales() {
+        // More than 255 raters (the one-byte counts are taken in chunks),
+        // several blocks of units, and scales counted by comparison (5
+        // values) and by increments (101 values).
+        for (raters, units, span) in [(300, 40, 5), (3, 2 * BLOCK + 9, 5), (7, BLOCK + 3, 101)] {
+            let rows: Vec<Vec<Option<f64>>> = (0..raters)
+                .map(|r| {
+                    (0..units)
+                        .map(|u| {
+                            let v = ((r * 7 + u * 13) % span) as f64 - 20.0;
+                            ((r + 3 * u) % 11 != 0).then_some(v)
+                        })
+                        .collect()
+                })
+                .collect();
+            assert!(check_storage(&rows));
+        }
+    }
+
+    #[test]
+    fn non_finite_values_are_named_whatever_the_storage() {
+        let n = None;
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let rows = vec![
+                vec![Some(1.0), Some(2.0), n, Some(4.0)],
+                vec![n, Some(3.0), Some(bad), Some(bad)],
+            ];
+            assert_eq!(
+                Ratings::from_rows(&rows).unwrap_err(),
+                StatsError::NonFinite { rater: 1, unit: 2 }
+            );
+            let first = vec![vec![n, Some(bad)], vec![Some(1.0), Some(2.0)]];
+            assert_eq!(
+                Ratings::from_rows(&first).unwrap_err(),
+                StatsError::NonFinite { rater: 0, unit: 1 }
+            );
+        }
+        // A row of the wrong length is reported before a bad value.
+        assert_eq!(
+            Ratings::from_rows(&[vec![Some(f64::NAN), n], vec![Some(1.0)]]).unwrap_err(),
+            StatsError::RowLength {
+                rater: 1,
+                expected: 2,
+                found: 1
+            }
+        );
+    }
+
+    #[test]
+    fn negative_values_are_named_in_coded_storage() {
+        let r = Ratings::from_rows(&[
+            vec![Some(1.0), Some(2.0), Some(0.0)],
+            vec![None, Some(-1.0), Some(-2.0)],
+        ])
+        .expect("valid");
+        assert!(r.is_coded());
+        assert_eq!(
+            r.check_non_negative().unwrap_err(),
+            StatsError::NegativeRatio {
+                rater: 1,
+                unit: 1,
+                value: -1.0
+            }
+        );
     }
 }
