@@ -174,7 +174,7 @@ impl KpiReport {
     /// The report as `serde_json` writes it, into a buffer of about its size (a year by agent
     /// and week is thousands of lines, and a growing buffer would be copied over and over).
     fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(1_024 + 480 * self.rows.len());
+        let mut out = Vec::with_capacity(1_024 + 600 * self.rows.len());
         out.extend_from_slice(b"{\"program\":");
         serde_json::to_writer(&mut out, &self.program)?;
         out.extend_from_slice(b",\"from\":");
