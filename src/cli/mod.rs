@@ -395,6 +395,7 @@ async fn open(settings: &Settings) -> anyhow::Result<Db> {
 }
 
 async fn serve(settings: Settings, demo_contacts: Option<u64>) -> anyhow::Result<()> {
+    crate::startup::keep_freed_memory();
     let db = open(&settings).await?;
     let demo = demo_contacts.is_some();
     if let Some(n) = demo_contacts {
@@ -404,6 +405,7 @@ async fn serve(settings: Settings, demo_contacts: Option<u64>) -> anyhow::Result
         let contacts = crate::demo::seed_contacts(&db, n).await.map_err(explain)?;
         crate::demo::seed_forms(&db).await.map_err(explain)?;
         crate::demo::seed_sampling(&db).await.map_err(explain)?;
+        crate::demo::seed_evaluations(&db).await.map_err(explain)?;
         if contacts > 0 {
             println!(
                 "generated {contacts} demo contacts in {:.1} s",

@@ -2,7 +2,10 @@
 //! realistic contacts with survey answers, and a published evaluation form per program. Every
 //! demo account signs in with the password `kalibra-demo`.
 
+pub mod quality;
 pub mod traffic;
+
+pub use quality::seed_evaluations;
 
 use crate::audit::Actor;
 use crate::domain::{Email, Role};
@@ -180,6 +183,21 @@ pub async fn seed(db: &Db) -> Result<bool, AppError> {
     Ok(true)
 }
 
+/// A demo person as they are when signed in.
+async fn principal(db: &Db, email: &str) -> Result<crate::auth::access::Principal, AppError> {
+    use crate::auth::access::{AuthVia, load_principal};
+    let person = people::find_by_email(db, &Email::parse(email)?)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let via = AuthVia::Session {
+        id_hash: String::new(),
+        csrf: String::new(),
+    };
+    load_principal(db, person.id, via)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 /// The language each demo program's forms are written in.
 fn form_language(code: &str) -> crate::domain::Locale {
     match code {
@@ -218,21 +236,11 @@ pub async fn seed_forms(db: &Db) -> Result<usize, AppError> {
 /// the two weeks of the demo's traffic that have ended: the QA lead's queue holds overdue and
 /// open contacts on day one. Returns the plans added.
 pub async fn seed_sampling(db: &Db) -> Result<usize, AppError> {
-    use crate::auth::access::{AuthVia, load_principal};
     use crate::quality::sampling::plan::{PlanInput, Rule, RuleKind};
     use crate::quality::sampling::store;
 
     let actor = demo_actor();
-    let admin = people::find_by_email(db, &Email::parse(PEOPLE[0].0)?)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let via = AuthVia::Session {
-        id_hash: String::new(),
-        csrf: String::new(),
-    };
-    let user = load_principal(db, admin.id, via)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = principal(db, PEOPLE[0].0).await?;
     let rule = |kind| Rule {
         kind,
         threshold: None,

@@ -54,3 +54,58 @@ both_backends! {
         assert_eq!(states, ["open", "overdue"].into(), "{queue}");
     }
 }
+
+both_backends! {
+    async fn demo_quality_has_a_month_of_evaluations_acknowledged_and_disputed(app: TestApp) {
+        use kalibra::demo::{quality::PER_AGENT, traffic::PROFILES};
+        app.seed_demo().await;
+        kalibra::demo::seed_contacts(&app.db, 3_000).await.unwrap();
+        kalibra::demo::seed_forms(&app.db).await.unwrap();
+        let agents: usize = PROFILES.iter().map(|p| p.agents.len()).sum();
+        assert_eq!(kalibra::demo::seed_evaluations(&app.db).await.unwrap(), agents * PER_AGENT);
+        // Programs with evaluations are left alone.
+        assert_eq!(kalibra::demo::seed_evaluations(&app.db).await.unwrap(), 0);
+
+        let api = crate::quality::Api { app: &app, c: crate::helpers::client() };
+        let qa = app.token_for("qa@example.com").await;
+        let acme = app.program_id("ACME-DE").await.0;
+        let today = chrono::Utc::now().date_naive();
+        let period = format!("from={}&to={today}", today - chrono::Duration::days(40));
+        let report = |by: &str| format!("/api/v1/programs/{acme}/quality?by={by}&{period}");
+        let acme_agents = PROFILES.iter().find(|p| p.code == "ACME-DE").unwrap().agents;
+
+        // Every agent evaluated as often, scores spread below full marks.
+        let (_, by_agent) = api.get(&qa, &report("agent")).await;
+        let lines = by_agent["lines"].as_array().unwrap();
+        assert_eq!(lines.len(), acme_agents.len(), "{by_agent}");
+        assert!(lines.iter().all(|l| l["evaluations"] == PER_AGENT as i64), "{by_agent}");
+        let iqs = by_agent["total"]["iqs"]["value"].as_f64().unwrap();
+        assert!((50.0..95.0).contains(&iqs), "IQS {iqs}");
+
+        // Submitted in the days after their contacts, not all today: the trend has weeks, and
+        // the program's rows (by day and week) add up to the agents' rows after the move.
+        let (_, by_day) = api.get(&qa, &report("day")).await;
+        let days: Vec<&str> = by_day["lines"].as_array().unwrap().iter().filter(|l| l["evaluations"].as_i64() > Some(0))
+            .map(|l| l["group"].as_str().unwrap()).collect();
+        assert!(days.len() >= 10, "{days:?}");
+        let first = (today - chrono::Duration::days(i64::from(kalibra::demo::DAYS) + 1)).to_string();
+        assert!(days.iter().all(|d| *d >= first.as_str() && *d <= today.to_string().as_str()), "{days:?}");
+        let (_, by_week) = api.get(&qa, &report("week")).await;
+        assert!(by_week["lines"].as_array().unwrap().len() >= 4, "{by_week}");
+        for r in [&by_day, &by_week] {
+            assert_eq!(r["total"]["evaluations"], by_agent["total"]["evaluations"]);
+            assert_eq!(r["total"]["disputed"], by_agent["total"]["disputed"]);
+            assert!((r["total"]["iqs"]["value"].as_f64().unwrap() - iqs).abs() < 1e-9);
+        }
+
+        // The agent who signs in acknowledged all but the latest, which they dispute: one open
+        // dispute in the queue of each program with such an agent.
+        let mine = lines.iter().find(|l| l["group"] == "agent@example.com").unwrap();
+        assert_eq!(mine["disputed"], 1, "{mine}");
+        assert_eq!(by_agent["total"]["disputed"], 1);
+        let (_, queue) = api.get(&qa, "/api/v1/disputes").await;
+        let programs: std::collections::BTreeSet<i64> = queue.as_array().unwrap().iter()
+            .map(|d| d["program_id"].as_i64().unwrap()).collect();
+        assert_eq!(programs.len(), 2, "{queue}");
+    }
+}
