@@ -46,7 +46,7 @@ pub async fn store_batch(
     let at: Timestamp = now();
     lock_program(tx, program).await?;
     let settings = &crate::programs::kpi_settings_in(tx, program).await?;
-    if let Tx::Sqlite(t) = tx {
+    if let Tx::Sqlite(t, _) = tx {
         sqlite_bulk::page_cache(t, sqlite_bulk::BATCH_CACHE_KIB).await?;
     }
     let existing = existing(tx, program, batch).await?;
@@ -66,7 +66,7 @@ pub async fn store_batch(
     if !changed.is_empty() {
         update_changed(tx, program, job, at, &changed, settings).await?;
     }
-    if let Tx::Sqlite(t) = tx {
+    if let Tx::Sqlite(t, _) = tx {
         sqlite_bulk::page_cache(t, sqlite_bulk::IDLE_CACHE_KIB).await?;
     }
     Ok(out)
@@ -97,7 +97,7 @@ async fn any_in_range(
     batch: &[Prepared],
 ) -> Result<bool, sqlx::Error> {
     let found: Option<i32> = match tx {
-        Tx::Sqlite(t) => {
+        Tx::Sqlite(t, _) => {
             // Text compares byte by byte in SQLite (BINARY), as `str` does.
             let (Some(least), Some(greatest)) = (
                 batch.iter().map(|p| p.key()).min(),
@@ -140,7 +140,7 @@ async fn existing(
         return Ok(HashMap::new());
     }
     match tx {
-        Tx::Sqlite(t) => {
+        Tx::Sqlite(t, _) => {
             let ids: Vec<&str> = batch.iter().map(|p| p.key()).collect();
             super::sqlite_bulk::existing(t, program, &ids).await
         }
@@ -213,7 +213,7 @@ impl NewRows {
 macro_rules! with_new_rows {
     ($tx:expr, $new:expr, $query:expr, |$q:ident| $rest:expr) => {
         match ($tx, $new) {
-            (Tx::Sqlite(t), NewRows::After(after)) => {
+            (Tx::Sqlite(t, _), NewRows::After(after)) => {
                 let $q = $query.bind(*after);
                 let t = &mut **t;
                 $rest(t).await
@@ -239,7 +239,7 @@ async fn add_fresh(
 ) -> Result<(), sqlx::Error> {
     let settled = repeats::settle(tx, program, fresh, settings.fcr_days).await?;
     let new = match tx {
-        Tx::Sqlite(t) => {
+        Tx::Sqlite(t, _) => {
             let after = last_id(t).await?;
             super::sqlite_bulk::insert(t, program, job, at, fresh, &settled.repeats).await?;
             NewRows::After(after)

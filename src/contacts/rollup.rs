@@ -247,7 +247,7 @@ where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
     match tx {
-        Tx::Sqlite(t) => super::sqlite_bulk::read_rows(t, sql, args, sqlite_map).await,
+        Tx::Sqlite(t, _) => super::sqlite_bulk::read_rows(t, sql, args, sqlite_map).await,
         Tx::Pg(t) => {
             sqlx::query_as(sql)
                 .bind(args[0])
@@ -502,7 +502,7 @@ pub async fn add(
     }
     let rows: Vec<(&Key, &Delta)> = deltas.iter().collect();
     match tx {
-        Tx::Sqlite(t) => {
+        Tx::Sqlite(t, _) => {
             // One prepared statement, one row at a time: sqlx binds many parameters slowly.
             let params: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("${i}")).collect();
             let sql = add_statement(&format!("VALUES ({})", params.join(", ")));
@@ -746,7 +746,7 @@ pub async fn read(
     );
     match db {
         // Straight from the connection: sqlx hands SQLite rows over one by one between threads.
-        Db::Sqlite(pool) => {
+        Db::Sqlite(pool, _) => {
             let mut conn = pool.acquire().await?;
             let args = (program.0, side.as_str(), grain.as_str(), from, to);
             super::sqlite_bulk::read_rollups(&mut conn, &sql, args, each).await
@@ -806,7 +806,7 @@ pub async fn rebuild_in(
     const SPAN: &str =
         "SELECT MIN(arrived_at), MAX(arrived_at), COUNT(*) FROM contacts WHERE program_id = $1";
     const CLEAR: &str = "DELETE FROM contact_rollups WHERE program_id = $1";
-    if let Tx::Sqlite(t) = tx {
+    if let Tx::Sqlite(t, _) = tx {
         super::sqlite_bulk::page_cache(t, super::sqlite_bulk::BATCH_CACHE_KIB).await?;
     }
     let (first, last, count): (Option<i64>, Option<i64>, i64) =
@@ -825,7 +825,7 @@ pub async fn rebuild_in(
     if also.backlog {
         super::backlog::rebuild_in(tx, program, &mut cal).await?;
     }
-    if let Tx::Sqlite(t) = tx {
+    if let Tx::Sqlite(t, _) = tx {
         super::sqlite_bulk::page_cache(t, super::sqlite_bulk::IDLE_CACHE_KIB).await?;
     }
     Ok(u64::try_from(count).unwrap_or(0))

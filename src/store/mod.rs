@@ -10,22 +10,35 @@ use sqlx::{ConnectOptions, PgPool, Postgres, Sqlite, SqlitePool};
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, WriteQueue),
     Pg(PgPool),
 }
 
 /// A write transaction on either backend.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(sqlx::Transaction<'static, Sqlite>, WriteTurn),
     Pg(sqlx::Transaction<'static, Postgres>),
 }
+
+/// The writers of one SQLite database in this process, in the order they asked. SQLite lets one
+/// connection write at a time; one that finds the database locked sleeps 1, 2, 5, 10 … 100 ms
+/// between tries, and the lock can sit free while every waiter sleeps. Queued here, the next
+/// writer starts as soon as the last one ends.
+#[derive(Clone, Debug, Default)]
+pub struct WriteQueue(std::sync::Arc<tokio::sync::Mutex<()>>);
+
+/// A writer's turn, held with its transaction until it commits or is dropped.
+pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
+
+/// How long a writer waits for its turn, as long as SQLite's own busy timeout.
+const WRITE_WAIT: Duration = Duration::from_secs(10);
 
 /// Run `$body` with `$pool` bound to the backend's pool.
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Sqlite($pool, _) => $body,
             $crate::store::Db::Pg($pool) => $body,
         }
     };
@@ -36,7 +49,7 @@ macro_rules! on_db {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::store::Tx::Sqlite(t) => {
+            $crate::store::Tx::Sqlite(t, _) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -86,7 +99,7 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(open)?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, WriteQueue::default()))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(open)?
@@ -105,7 +118,7 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Pg(_) => "postgres",
         }
     }
@@ -113,16 +126,27 @@ impl Db {
     /// Apply the embedded migrations of this backend.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await,
             Db::Pg(p) => PG_MIGRATIONS.run(p).await,
         }
     }
 
-    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`),
-    /// so two writers queue on the busy timeout instead of failing on lock upgrade.
+    /// A write transaction. On SQLite it waits for its turn among this process's writers, then
+    /// takes the write lock up front (`BEGIN IMMEDIATE`), so a writer of another process makes
+    /// it wait on the busy timeout instead of failing on lock upgrade.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(p, queue) => {
+                let turn = tokio::time::timeout(WRITE_WAIT, queue.0.clone().lock_owned())
+                    .await
+                    .map_err(|_| {
+                        sqlx::Error::Protocol(format!(
+                            "the database is busy: other writers kept it for {} s",
+                            WRITE_WAIT.as_secs()
+                        ))
+                    })?;
+                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Db::Pg(p) => Tx::Pg(p.begin().await?),
         })
     }
@@ -139,7 +163,7 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => t.commit().await,
+            Tx::Sqlite(t, _turn) => t.commit().await,
             Tx::Pg(t) => t.commit().await,
         }
     }
@@ -173,5 +197,40 @@ mod tests {
             "postgres://app:***@db:5432/kalibra"
         );
         assert_eq!(super::redact("sqlite:kalibra.db"), "sqlite:kalibra.db");
+    }
+
+    /// Writers waiting for their turn hold no connection: while one writes, more writers than
+    /// the pool has connections queue up, readers still read, and every writer gets its turn.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiting_writers_leave_the_connections_to_readers() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("q.db").display());
+        let db = super::Db::connect(&url).await.unwrap();
+        crate::on_db!(&db, p => sqlx::query("CREATE TABLE n (v INTEGER)").execute(p).await.map(|_| ()))
+            .unwrap();
+        let first = db.begin().await.unwrap();
+        let writers: Vec<_> = (0..12)
+            .map(|i| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    let mut tx = db.begin().await?;
+                    crate::on_tx!(&mut tx, t => sqlx::query("INSERT INTO n VALUES ($1)").bind(i).execute(t).await.map(|_| ()))?;
+                    tx.commit().await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let read = async {
+            crate::on_db!(&db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM n").fetch_one(p).await)
+        };
+        let seen = tokio::time::timeout(Duration::from_secs(5), read).await;
+        assert_eq!(seen.expect("a reader got a connection").unwrap(), 0);
+        first.commit().await.unwrap();
+        for w in writers {
+            w.await.unwrap().unwrap();
+        }
+        let n: i64 = crate::on_db!(&db, p => sqlx::query_scalar("SELECT COUNT(*) FROM n").fetch_one(p).await).unwrap();
+        assert_eq!(n, 12);
     }
 }

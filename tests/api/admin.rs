@@ -193,7 +193,7 @@ both_backends! {
         let delete = "DELETE FROM audit_log";
         for sql in [update, delete] {
             let res = match &app.db {
-                kalibra::store::Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
+                kalibra::store::Db::Sqlite(p, _) => sqlx::query(sql).execute(p).await.map(|_| ()),
                 kalibra::store::Db::Pg(p) => sqlx::query(sql).execute(p).await.map(|_| ()),
             };
             let err = res.expect_err("the audit log refuses changes");

@@ -170,7 +170,7 @@ both_backends! {
         let list = c.get(app.url("/api/v1/tokens")).bearer_auth(&secret).send().await.unwrap().text().await.unwrap();
         assert!(list.contains("ACD import") && !list.contains(&secret));
         let stored: Vec<String> = match &app.db {
-            kalibra::store::Db::Sqlite(p) => sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_all(p).await.unwrap(),
+            kalibra::store::Db::Sqlite(p, _) => sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_all(p).await.unwrap(),
             kalibra::store::Db::Pg(p) => sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_all(p).await.unwrap(),
         };
         assert!(stored.iter().all(|h| h.len() == 64 && !h.contains(&secret)));
@@ -206,7 +206,7 @@ both_backends! {
         assert_eq!(c.get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap().status(), StatusCode::OK);
         let sql = "UPDATE api_tokens SET expires_at = 1";
         match &app.db {
-            kalibra::store::Db::Sqlite(p) => { sqlx::query(sql).execute(p).await.unwrap(); }
+            kalibra::store::Db::Sqlite(p, _) => { sqlx::query(sql).execute(p).await.unwrap(); }
             kalibra::store::Db::Pg(p) => { sqlx::query(sql).execute(p).await.unwrap(); }
         }
         assert_eq!(c.get(app.url("/api/v1/me")).bearer_auth(&secret).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);

@@ -405,7 +405,7 @@ both_backends! {
         let kept = kalibra::programs::find(&app.db, a).await.unwrap().unwrap().kpi;
         assert_eq!((kept.fcr_days, kept.service.answer_within_s), (2, 30));
         let audit: i64 = match &app.db {
-            kalibra::store::Db::Sqlite(p) => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'program.updated' AND detail LIKE '%fcr_days: 7 → 2%'").fetch_one(p).await.unwrap(),
+            kalibra::store::Db::Sqlite(p, _) => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'program.updated' AND detail LIKE '%fcr_days: 7 → 2%'").fetch_one(p).await.unwrap(),
             kalibra::store::Db::Pg(p) => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'program.updated' AND detail LIKE '%fcr_days: 7 → 2%'").fetch_one(p).await.unwrap(),
         };
         assert_eq!(audit, 1, "the change is in the audit log");
