@@ -604,15 +604,29 @@ pub(crate) async fn write_answers(
 ) -> Result<(), sqlx::Error> {
     const CLEAR: &str = "DELETE FROM evaluation_answers WHERE evaluation_id = $1";
     on_tx!(tx, t => sqlx::query(CLEAR).bind(id).execute(t).await.map(|_| ()))?;
-    const INSERT: &str = "INSERT INTO evaluation_answers (evaluation_id, criterion_key, value, percent, comment) \
-        VALUES ($1, $2, $3, $4, $5)";
-    for result in &scored.criteria {
-        let Some(answer) = answers.iter().find(|a| a.criterion == result.criterion) else {
-            continue;
-        };
-        on_tx!(tx, t => sqlx::query(INSERT).bind(id).bind(&answer.criterion)
-            .bind(stored_value(&answer.value)).bind(result.percent).bind(&answer.comment)
-            .execute(t).await.map(|_| ()))?;
+    // One statement for all of them: a form has a dozen criteria or more.
+    let rows: Vec<(&Answer, Option<f64>)> = scored
+        .criteria
+        .iter()
+        .filter_map(|r| {
+            let answer = answers.iter().find(|a| a.criterion == r.criterion)?;
+            Some((answer, r.percent))
+        })
+        .collect();
+    if !rows.is_empty() {
+        const INSERT: &str = "INSERT INTO evaluation_answers (evaluation_id, criterion_key, value, \
+            percent, comment) ";
+        on_tx!(tx, t => {
+            let mut q = sqlx::QueryBuilder::new(INSERT);
+            q.push_values(&rows, |mut b, (answer, percent)| {
+                b.push_bind(id)
+                    .push_bind(answer.criterion.as_str())
+                    .push_bind(stored_value(&answer.value))
+                    .push_bind(*percent)
+                    .push_bind(answer.comment.as_str());
+            });
+            q.build().execute(t).await.map(|_| ())
+        })?;
     }
     store_scores(tx, id, scored).await
 }
