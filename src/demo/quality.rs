@@ -1,7 +1,8 @@
 //! The demo's quality work: a month of evaluations by the programs' evaluators, each agent
 //! scoring about as well as usual with some spread, acknowledged or disputed by the agents who
-//! can sign in. Made through the product's own start, save, submit, acknowledge and dispute, then
-//! moved back in time to the days after each contact, so the quality dashboard shows a trend.
+//! can sign in, and a coaching session for each of them. Made through the product's own start,
+//! save, submit, acknowledge, dispute and coaching steps; the evaluations are then moved back in
+//! time to the days after each contact, so the quality dashboard shows a trend.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -49,6 +50,7 @@ pub async fn seed_evaluations(db: &Db) -> Result<usize, AppError> {
             }
         }
         answer_as_agents(db, code, &made).await?;
+        coach_agents(db, &program, &made).await?;
         // Each evaluation as if submitted a day or two after its contact, the last ones recent.
         let tz = program.zone();
         for (id, _, arrived_at) in &made {
@@ -124,6 +126,71 @@ async fn answer_as_agents(
         }
     }
     Ok(())
+}
+
+/// The agents who can sign in have had a coaching session about their two weakest
+/// evaluations, with an agreed action due in a week, not yet acknowledged: their "my quality"
+/// page has an open action. The coach is the agent's team lead, else the program's evaluator.
+async fn coach_agents(
+    db: &Db,
+    program: &programs::Program,
+    made: &[(i64, String, i64)],
+) -> Result<(), AppError> {
+    use crate::quality::coaching::{self, NewAction, NewSession};
+    let code = program.code.as_str();
+    let coach = match people_of(code, Role::TeamLead).next() {
+        Some(lead) => principal(db, lead).await?,
+        None => evaluator_of(db, code).await?,
+    };
+    let (strengths, improvements, action) = coaching_words(code);
+    let due = chrono::Utc::now()
+        .with_timezone(&program.zone())
+        .date_naive()
+        + chrono::Days::new(7);
+    for email in people_of(code, Role::Agent) {
+        let agent = principal(db, email).await?;
+        let mut scored = Vec::new();
+        for (id, ..) in made.iter().filter(|(_, a, _)| a == email) {
+            let e = evaluations::get(db, &coach, *id).await?;
+            scored.push((e.score.unwrap_or(0.0), *id));
+        }
+        scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let input = NewSession {
+            program_id: program.id,
+            agent_id: agent.person_id,
+            strengths: strengths.into(),
+            improvements: improvements.into(),
+            notes: String::new(),
+            evaluation_ids: scored.iter().take(2).map(|(_, id)| *id).collect(),
+            actions: vec![NewAction {
+                description: action.into(),
+                due: due.format("%Y-%m-%d").to_string(),
+            }],
+        };
+        coaching::create(db, &coach, &demo_actor(), &input).await?;
+    }
+    Ok(())
+}
+
+/// Strengths, improvement points and an agreed action, in the program's language.
+fn coaching_words(code: &str) -> (&'static str, &'static str, &'static str) {
+    match super::form_language(code) {
+        Locale::De => (
+            "Freundlicher Ton; hört aufmerksam zu und fasst das Anliegen gut zusammen.",
+            "Lösungen früher anbieten und am Ende die nächsten Schritte klar vereinbaren.",
+            "In den nächsten zehn Gesprächen am Ende die nächsten Schritte zusammenfassen.",
+        ),
+        Locale::Nl => (
+            "Vriendelijke toon; luistert goed en vat de vraag helder samen.",
+            "Eerder een oplossing aanbieden en aan het eind duidelijke vervolgstappen afspreken.",
+            "In de volgende tien gesprekken aan het eind de vervolgstappen samenvatten.",
+        ),
+        Locale::En => (
+            "Friendly tone; listens well and sums up the request clearly.",
+            "Offer a solution sooner and agree clear next steps at the end.",
+            "In the next ten calls, sum up the next steps at the end.",
+        ),
+    }
 }
 
 /// The answer that earns all of a criterion's points.

@@ -56,7 +56,7 @@ both_backends! {
 }
 
 both_backends! {
-    async fn demo_quality_has_a_month_of_evaluations_acknowledged_and_disputed(app: TestApp) {
+    async fn demo_quality_has_a_month_of_evaluations_disputes_and_coaching(app: TestApp) {
         use kalibra::demo::{quality::PER_AGENT, traffic::PROFILES};
         app.seed_demo().await;
         kalibra::demo::seed_contacts(&app.db, 3_000).await.unwrap();
@@ -107,5 +107,27 @@ both_backends! {
         let programs: std::collections::BTreeSet<i64> = queue.as_array().unwrap().iter()
             .map(|d| d["program_id"].as_i64().unwrap()).collect();
         assert_eq!(programs.len(), 2, "{queue}");
+
+        // Each of those agents had a coaching session about their two weakest evaluations,
+        // with one action due in a week, waiting for their acknowledgement.
+        for agent in ["agent@example.com", "agent2@example.com"] {
+            let token = app.token_for(agent).await;
+            let (_, sessions) = api.get(&token, "/api/v1/coaching").await;
+            let sessions = sessions.as_array().unwrap();
+            assert_eq!(sessions.len(), 1, "{agent}: {sessions:?}");
+            let s = &sessions[0];
+            assert_eq!(s["evaluation_ids"].as_array().unwrap().len(), 2, "{s}");
+            assert!(s["acknowledged_at"].is_null(), "{s}");
+            let actions = s["actions"].as_array().unwrap();
+            assert_eq!(actions.len(), 1, "{s}");
+            assert!(actions[0]["done_at"].is_null() && actions[0]["overdue"] == false, "{s}");
+        }
+        // Coached by the team lead where the agent has one, else by the program's evaluator.
+        let lead = app.token_for("lead@example.com").await;
+        for (token, agent) in [(&lead, "Arjen Bakker"), (&qa, "Sophie Jansen")] {
+            let (_, theirs) = api.get(token, "/api/v1/coaching").await;
+            let names: Vec<&str> = theirs.as_array().unwrap().iter().map(|s| s["agent_name"].as_str().unwrap()).collect();
+            assert_eq!(names, [agent], "{theirs}");
+        }
     }
 }
