@@ -261,10 +261,8 @@ async fn sample(db: &Db, program: ProgramId) -> Result<Vec<(String, Vec<(i64, i6
         }
     }
     for (_, list) in &mut by_agent {
-        let n = list.len();
-        let picked = (0..PER_AGENT.min(n))
-            .map(|k| list[k * n / PER_AGENT.min(n).max(1)])
-            .collect();
+        let (n, k) = (list.len(), PER_AGENT.min(list.len()));
+        let picked = (0..k).map(|i| list[i * n / k]).collect();
         *list = picked;
     }
     Ok(by_agent)

@@ -604,7 +604,9 @@ pub(crate) async fn write_answers(
 ) -> Result<(), sqlx::Error> {
     const CLEAR: &str = "DELETE FROM evaluation_answers WHERE evaluation_id = $1";
     on_tx!(tx, t => sqlx::query(CLEAR).bind(id).execute(t).await.map(|_| ()))?;
-    // One statement for all of them: a form has a dozen criteria or more.
+    // A statement for up to 200 of them (a form has a dozen criteria or more; 1,000 values
+    // stay far within both databases' limits on parameters, whatever the form's size).
+    const ROWS: usize = 200;
     let rows: Vec<(&Answer, Option<f64>)> = scored
         .criteria
         .iter()
@@ -613,12 +615,12 @@ pub(crate) async fn write_answers(
             Some((answer, r.percent))
         })
         .collect();
-    if !rows.is_empty() {
+    for chunk in rows.chunks(ROWS) {
         const INSERT: &str = "INSERT INTO evaluation_answers (evaluation_id, criterion_key, value, \
             percent, comment) ";
         on_tx!(tx, t => {
             let mut q = sqlx::QueryBuilder::new(INSERT);
-            q.push_values(&rows, |mut b, (answer, percent)| {
+            q.push_values(chunk, |mut b, (answer, percent)| {
                 b.push_bind(id)
                     .push_bind(answer.criterion.as_str())
                     .push_bind(stored_value(&answer.value))

@@ -310,6 +310,35 @@ both_backends! {
         assert_eq!(s, StatusCode::CONFLICT, "a submitted evaluation is not edited");
     }
 
+    async fn a_long_form_keeps_every_answer(app: TestApp) {
+        // Answers are stored a few hundred to a statement: 450 criteria take three.
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let a = app.program_id("ACME-DE").await.0;
+        let ids = app.import_csv("ACME-DE", CONTACTS).await;
+        let criteria: Vec<Value> = (0..450)
+            .map(|i| json!({"key": format!("c{i:03}"), "name": format!("Criterion {i}"), "scale": "yes_no"}))
+            .collect();
+        let form = json!({"name": "Long", "channels": ["phone"], "sections": [
+            {"key": "all", "title": "All", "criteria": criteria}]});
+        let (s, v) = api.post(&admin, &format!("/api/v1/programs/{a}/forms"), json!({"definition": form})).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        let (s, v) = api.post(&admin, &format!("/api/v1/form-versions/{}/publish", v["id"]), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let answers: Vec<Value> = (0..450)
+            .map(|i| ans(&format!("c{i:03}"), json!(if i == 321 { "no" } else { "yes" })))
+            .collect();
+        let e = evaluate(&api, &qa, ids["P-1"], json!(answers)).await;
+        let stored = e["answers"].as_array().unwrap();
+        assert_eq!(stored.len(), 450);
+        let no: Vec<&str> = stored.iter().filter(|a| a["value"] == "no").map(|a| a["criterion"].as_str().unwrap()).collect();
+        assert_eq!(no, ["c321"]);
+        // 449 of 450 points.
+        assert!((e["score"].as_f64().unwrap() - 449.0 / 450.0 * 100.0).abs() < 1e-9, "{}", e["score"]);
+    }
+
     async fn evaluations_are_read_by_whom_they_concern(app: TestApp) {
         app.seed_demo().await;
         let api = Api { app: &app, c: client() };
