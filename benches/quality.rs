@@ -119,6 +119,7 @@ async fn import(db: &Db, program: ProgramId, csv: String) {
         created_by: "bench".into(),
         rejects_path: None,
         batch_rows: 10_000,
+        held_contacts: kalibra::contacts::import::HELD_CONTACTS,
     };
     let s = kalibra::contacts::import::import_contacts(
         db,

@@ -553,6 +553,7 @@ async fn import_file(
         created_by: "cli".into(),
         rejects_path: Some(rejects_path),
         batch_rows: import::BATCH_ROWS,
+        held_contacts: import::HELD_CONTACTS,
     };
     let progress_bar = bar.clone();
     let progress = move |rows: u64| {

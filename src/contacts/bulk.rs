@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use super::backlog;
 use super::import::ImportRow;
+use super::recent::RecentContacts;
 use super::repeats;
 use super::report::KpiSettings;
 use super::rollup::{self, Deltas, SurveyShare, days_of};
@@ -38,6 +39,7 @@ pub async fn store_batch(
     program: ProgramId,
     job: i64,
     batch: &[Prepared],
+    recent: &mut RecentContacts,
 ) -> Result<Stored, sqlx::Error> {
     let mut out = Stored::default();
     if batch.is_empty() {
@@ -45,6 +47,7 @@ pub async fn store_batch(
     }
     let at: Timestamp = now();
     lock_program(tx, program).await?;
+    recent.begin_batch(tx, program).await?;
     let settings = &crate::programs::kpi_settings_in(tx, program).await?;
     if let Tx::Sqlite(t, _) = tx {
         sqlite_bulk::page_cache(t, sqlite_bulk::BATCH_CACHE_KIB).await?;
@@ -61,10 +64,12 @@ pub async fn store_batch(
     out.accepted = fresh.len() as u64;
     out.updated = changed.len() as u64;
     if !fresh.is_empty() {
-        add_fresh(tx, program, job, at, &fresh, settings).await?;
+        add_fresh(tx, program, (job, at), &fresh, settings, recent).await?;
     }
     if !changed.is_empty() {
         update_changed(tx, program, job, at, &changed, settings).await?;
+        // Changed arrivals, customers and reasons move flags this does not follow.
+        recent.forget();
     }
     if let Tx::Sqlite(t, _) = tx {
         sqlite_bulk::page_cache(t, sqlite_bulk::IDLE_CACHE_KIB).await?;
@@ -232,20 +237,26 @@ macro_rules! with_new_rows {
 async fn add_fresh(
     tx: &mut Tx,
     program: ProgramId,
-    job: i64,
-    at: Timestamp,
+    (job, at): (i64, Timestamp),
     fresh: &[&Prepared],
     settings: &KpiSettings,
+    recent: &mut RecentContacts,
 ) -> Result<(), sqlx::Error> {
-    let settled = repeats::settle(tx, program, fresh, settings.fcr_days).await?;
-    let new = match tx {
+    let settled = repeats::settle(tx, program, fresh, settings.fcr_days, recent).await?;
+    let (new, ids) = match tx {
         Tx::Sqlite(t, _) => {
             let after = last_id(t).await?;
-            super::sqlite_bulk::insert(t, program, job, at, fresh, &settled.repeats).await?;
-            NewRows::After(after)
+            let ids =
+                super::sqlite_bulk::insert(t, program, job, at, fresh, &settled.repeats).await?;
+            (NewRows::After(after), ids)
         }
-        Tx::Pg(t) => NewRows::Ids(insert_pg(t, program, job, at, fresh, &settled.repeats).await?),
+        Tx::Pg(t) => {
+            let ids = insert_pg(t, program, job, at, fresh, &settled.repeats).await?;
+            (NewRows::Ids(ids.clone()), ids)
+        }
     };
+    recent.add_new(fresh, &ids, &settled.repeats);
+    recent.mark_repeats(&settled.lost);
     let mut cal = rollup::calendar(tx, program).await?;
     // Earlier contacts that now have a repeat lose their first-contact resolution.
     let ids: Vec<i64> = settled.lost.iter().map(|n| n.id).collect();
@@ -330,7 +341,8 @@ struct SurveyOfNew {
     share: SurveyShare,
 }
 
-/// Insert on PostgreSQL: one statement for the whole batch, its columns as arrays.
+/// Insert on PostgreSQL: one statement for the whole batch, its columns as arrays. Returns the
+/// new ids in the order of `fresh`.
 async fn insert_pg(
     t: &mut sqlx::PgConnection,
     program: ProgramId,
@@ -344,14 +356,14 @@ async fn insert_pg(
         first_response_s, outcome, resolved, recording_url, transcript, attributes, row_hash, fcr_repeat) \
         SELECT $1, $2, $3, * FROM UNNEST($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
         $10::text[], $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::int8[], $16::int8[], $17::int8[], \
-        $18::int8[], $19::text[], $20::bool[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bool[]) RETURNING id";
+        $18::int8[], $19::text[], $20::bool[], $21::text[], $22::text[], $23::text[], $24::text[], $25::bool[]) RETURNING external_id, id";
     let col = |f: &dyn Fn(&Prepared) -> String| fresh.iter().map(|p| f(p)).collect::<Vec<_>>();
     let opt =
         |f: &dyn Fn(&Prepared) -> Option<String>| fresh.iter().map(|p| f(p)).collect::<Vec<_>>();
     let num = |f: &dyn Fn(&Prepared) -> i64| fresh.iter().map(|p| f(p)).collect::<Vec<_>>();
     let opt_num =
         |f: &dyn Fn(&Prepared) -> Option<i64>| fresh.iter().map(|p| f(p)).collect::<Vec<_>>();
-    sqlx::query_scalar(SQL)
+    let rows: Vec<(String, i64)> = sqlx::query_as(SQL)
         .bind(program)
         .bind(job)
         .bind(at)
@@ -378,7 +390,18 @@ async fn insert_pg(
         .bind(col(&|p| p.hash.clone()))
         .bind(repeats)
         .fetch_all(t)
-        .await
+        .await?;
+    // The ids in the order of `fresh`, whatever order the rows come back in.
+    let by_key: HashMap<String, i64> = rows.into_iter().collect();
+    fresh
+        .iter()
+        .map(|p| {
+            by_key
+                .get(p.key())
+                .copied()
+                .ok_or_else(|| sqlx::Error::Protocol(format!("no id returned for {}", p.key())))
+        })
+        .collect()
 }
 
 /// Update changed contacts, then recount first-contact resolution for their customers and the

@@ -119,12 +119,16 @@ pub trait ImportRow: Send + 'static {
     const KIND: &'static str;
     fn key(&self) -> &str;
     fn fingerprint(&self) -> &str;
+    /// What the import keeps from one batch to the next.
+    type Carried: Send;
+    fn carried(req: &ImportRequest) -> Self::Carried;
     /// Store a batch whose keys are distinct; returns (accepted, updated, unchanged).
     fn upsert(
         tx: &mut crate::store::Tx,
         program: ProgramId,
         job: i64,
         rows: &[Self],
+        carried: &mut Self::Carried,
     ) -> impl std::future::Future<Output = Result<(u64, u64, u64), sqlx::Error>> + Send
     where
         Self: Sized;
@@ -138,13 +142,18 @@ impl ImportRow for Prepared {
     fn fingerprint(&self) -> &str {
         &self.hash
     }
+    type Carried = super::recent::RecentContacts;
+    fn carried(req: &ImportRequest) -> Self::Carried {
+        super::recent::RecentContacts::holding(req.held_contacts)
+    }
     async fn upsert(
         tx: &mut crate::store::Tx,
         program: ProgramId,
         job: i64,
         rows: &[Self],
+        recent: &mut Self::Carried,
     ) -> Result<(u64, u64, u64), sqlx::Error> {
-        let s = super::bulk::store_batch(tx, program, job, rows).await?;
+        let s = super::bulk::store_batch(tx, program, job, rows, recent).await?;
         Ok((s.accepted, s.updated, s.unchanged))
     }
 }
@@ -342,7 +351,12 @@ pub struct ImportRequest {
     pub rejects_path: Option<PathBuf>,
     /// Rows per transaction ([`BATCH_ROWS`] unless a test wants small batches).
     pub batch_rows: usize,
+    /// The most stored contacts held in memory between batches for first-contact resolution
+    /// ([`HELD_CONTACTS`] unless a test wants them looked up one by one).
+    pub held_contacts: usize,
 }
+
+pub use super::recent::MAX_HELD as HELD_CONTACTS;
 
 /// Import contacts from `input`; `progress` is called after every stored batch with the rows read.
 pub async fn import_contacts(
@@ -410,6 +424,7 @@ pub async fn import<T: ImportRow>(
     let mut first_rejects: Vec<Reject> = Vec::new();
     let mut rejects_file: Option<csv::Writer<std::fs::File>> = None;
     let mut write_error: Option<String> = None;
+    let mut carried = T::carried(&req);
     while let Some(batch) = rx.recv().await {
         let result: Result<(), ImportError> = async {
             if !batch.rejects.is_empty() {
@@ -431,7 +446,7 @@ pub async fn import<T: ImportRow>(
             }
             let mut dbtx = db.begin().await?;
             let (accepted, updated, unchanged) =
-                T::upsert(&mut dbtx, req.program, job, &batch.rows).await?;
+                T::upsert(&mut dbtx, req.program, job, &batch.rows, &mut carried).await?;
             let mut next = total;
             next.rows_read += batch.counts.rows_read;
             next.accepted += accepted;

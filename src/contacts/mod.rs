@@ -7,6 +7,7 @@ pub(crate) mod bulk;
 pub mod calendar;
 pub mod import;
 pub mod mapping;
+mod recent;
 pub mod record;
 mod repeats;
 pub mod report;

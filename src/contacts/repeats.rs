@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::recent::RecentContacts;
 use super::store::Prepared;
 use crate::domain::ProgramId;
 use crate::kpi::{FcrContact, first_contact_resolution};
@@ -88,12 +89,14 @@ pub struct Settled {
     pub lost: Vec<Neighbour>,
 }
 
-/// Settle first-contact resolution for `fresh` (contacts about to be inserted, in order).
+/// Settle first-contact resolution for `fresh` (contacts about to be inserted, in order), with
+/// the stored contacts around them taken from `recent` where it can hold them.
 pub async fn settle(
     tx: &mut Tx,
     program: ProgramId,
     fresh: &[&Prepared],
     window_days: u32,
+    recent: &mut RecentContacts,
 ) -> Result<Settled, sqlx::Error> {
     let window = i64::from(window_days) * 86_400_000;
     if fresh.is_empty() {
@@ -117,7 +120,14 @@ pub async fn settle(
             to: last.saturating_add(window),
         })
         .collect();
-    let mut stored = contacts_of(tx, program, &windows).await?;
+    let span = windows.iter().fold(None, |span: Option<(i64, i64)>, w| {
+        Some(span.map_or((w.from, w.to), |(a, b)| (a.min(w.from), b.max(w.to))))
+    });
+    let mut stored = match span {
+        None => Vec::new(),
+        Some(span) if recent.cover(tx, program, span).await? => recent.neighbours(&windows),
+        Some(_) => contacts_of(tx, program, &windows).await?,
+    };
     // In id order, then the new rows in the order they get their ids: ties in time go by id.
     stored.sort_by_key(|n| n.id);
     let input: Vec<FcrContact> = stored

@@ -819,6 +819,7 @@ pub async fn rebuild_in(
     };
     if let (Some(first), Some(last), true) = (first, last, also.fcr) {
         refresh_all_fcr(tx, program, (first, last), settings.fcr_days).await?;
+        super::recent::count_change(tx, program).await?;
     }
     on_tx!(tx, t => sqlx::query(CLEAR).bind(program).execute(t).await.map(|_| ()))?;
     recount_days(tx, program, &mut cal, &days, settings).await?;

@@ -65,7 +65,7 @@ pub async fn existing(
     .await
 }
 
-/// Insert contacts new to the database.
+/// Insert contacts new to the database; returns their ids, in order.
 pub async fn insert(
     conn: &mut SqliteConnection,
     program: ProgramId,
@@ -73,7 +73,7 @@ pub async fn insert(
     at: Timestamp,
     fresh: &[&Prepared],
     repeats: &[Option<bool>],
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     const SQL: &str = "INSERT INTO contacts (program_id, import_id, imported_at, external_id, channel, queue, \
         agent, customer_ref, reason, direction, arrived_at, answered_at, ended_at, wait_s, talk_s, hold_s, acw_s, \
         first_response_s, outcome, resolved, recording_url, transcript, attributes, row_hash, fcr_repeat) \
@@ -81,6 +81,7 @@ pub async fn insert(
         ?22, ?23, ?24, ?25)";
     with_connection(conn, |c| {
         let mut stmt = c.prepare_cached(SQL)?;
+        let mut ids = Vec::with_capacity(fresh.len());
         for (p, repeat) in fresh.iter().zip(repeats) {
             let k = &p.contact;
             stmt.execute(rusqlite::params![
@@ -110,6 +111,40 @@ pub async fn insert(
                 p.hash,
                 repeat,
             ])?;
+            ids.push(c.last_insert_rowid());
+        }
+        Ok(ids)
+    })
+    .await
+}
+
+/// Hand the stored contacts with a customer that arrived within `[from, to]` to `each`, at
+/// most `limit` of them, read along the arrival index.
+pub async fn contacts_between(
+    conn: &mut SqliteConnection,
+    program: ProgramId,
+    (from, to): (i64, i64),
+    limit: i64,
+    each: &mut (dyn FnMut(Neighbour) + Send),
+) -> Result<(), sqlx::Error> {
+    const SQL: &str = "SELECT id, customer_ref, arrived_at, reason, fcr_repeat, outcome, channel, queue, agent \
+        FROM contacts INDEXED BY contacts_program_arrived \
+        WHERE program_id = ?1 AND arrived_at >= ?2 AND arrived_at <= ?3 AND customer_ref <> '' LIMIT ?4";
+    with_connection(conn, |c| {
+        let mut stmt = c.prepare_cached(SQL)?;
+        let mut rows = stmt.query(rusqlite::params![program.0, from, to, limit])?;
+        while let Some(r) = rows.next()? {
+            each(Neighbour {
+                id: r.get(0)?,
+                customer_ref: r.get(1)?,
+                arrived_at: r.get(2)?,
+                reason: r.get(3)?,
+                fcr_repeat: r.get(4)?,
+                outcome: r.get(5)?,
+                channel: r.get(6)?,
+                queue: r.get(7)?,
+                agent: r.get(8)?,
+            });
         }
         Ok(())
     })

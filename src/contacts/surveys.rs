@@ -152,11 +152,14 @@ impl ImportRow for PreparedSurvey {
     fn fingerprint(&self) -> &str {
         &self.hash
     }
+    type Carried = ();
+    fn carried(_: &super::import::ImportRequest) {}
     async fn upsert(
         tx: &mut Tx,
         program: ProgramId,
         job: i64,
         rows: &[Self],
+        (): &mut (),
     ) -> Result<(u64, u64, u64), sqlx::Error> {
         if rows.is_empty() {
             return Ok((0, 0, 0));

@@ -191,6 +191,7 @@ pub async fn api_upload(
         created_by: user.0.label(),
         rejects_path: None,
         batch_rows: BATCH_ROWS,
+        held_contacts: import::HELD_CONTACTS,
     };
     let summary = run(
         &app,
@@ -334,6 +335,7 @@ pub async fn upload_page(
             created_by: ctx.user.label(),
             rejects_path: None,
             batch_rows: BATCH_ROWS,
+            held_contacts: import::HELD_CONTACTS,
         };
         run(
             &app,

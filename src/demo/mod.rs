@@ -310,6 +310,7 @@ pub async fn seed_contacts(db: &Db, total: u64) -> Result<u64, AppError> {
             created_by: "demo".into(),
             rejects_path: None,
             batch_rows: BATCH_ROWS,
+            held_contacts: crate::contacts::import::HELD_CONTACTS,
         };
         let s = import_contacts(
             db,

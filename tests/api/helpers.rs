@@ -198,6 +198,7 @@ impl TestApp {
             created_by: "test".into(),
             rejects_path: None,
             batch_rows: 10,
+            held_contacts: kalibra::contacts::import::HELD_CONTACTS,
         };
         let summary = kalibra::contacts::import::import_contacts(
             &self.db,
@@ -232,6 +233,7 @@ impl TestApp {
             created_by: "test".into(),
             rejects_path: None,
             batch_rows: 10,
+            held_contacts: kalibra::contacts::import::HELD_CONTACTS,
         };
         let summary = kalibra::contacts::surveys::import_surveys(
             &self.db,

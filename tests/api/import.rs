@@ -36,6 +36,7 @@ fn request(
         created_by: "test".into(),
         rejects_path: rejects,
         batch_rows,
+        held_contacts: kalibra::contacts::import::HELD_CONTACTS,
     }
 }
 
@@ -113,6 +114,34 @@ both_backends! {
         let other = app.program_id("BLUE-NL").await;
         let s = import_contacts(&app.db, request(other, None, 2), input(GOOD_AND_BAD), |_| {}).await.unwrap();
         assert_eq!(s.accepted, 3);
+    }
+
+    async fn a_program_with_contacts_cannot_be_deleted(app: TestApp) {
+        let input_program = kalibra::programs::ProgramInput { code: "GUARD".into(), name: "Guard".into(), timezone: "UTC".into() };
+        let program = kalibra::programs::create(&app.db, &kalibra::audit::Actor::cli(), &input_program).await.unwrap();
+        let s = import_contacts(&app.db, request(program.id, None, 2), input(GOOD_AND_BAD), |_| {}).await.unwrap();
+        assert_eq!(s.accepted, 3);
+        // Without the import's other traces, only the contacts themselves hold the program.
+        let db = &app.db;
+        let run = |sql: &'static str| async move {
+            match db {
+                kalibra::store::Db::Sqlite(p, _) => sqlx::query(sql).bind(program.id.0).execute(p).await.map(|_| ()),
+                kalibra::store::Db::Pg(p) => sqlx::query(sql).bind(program.id.0).execute(p).await.map(|_| ()),
+            }
+        };
+        for sql in [
+            "DELETE FROM import_rejects WHERE job_id IN (SELECT id FROM import_jobs WHERE program_id = $1)",
+            "DELETE FROM import_jobs WHERE program_id = $1",
+            "DELETE FROM contact_rollups WHERE program_id = $1",
+            "DELETE FROM contact_backlog WHERE program_id = $1",
+        ] {
+            run(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        let err = run("DELETE FROM programs WHERE id = $1").await.expect_err("the contacts keep their program");
+        assert!(err.to_string().contains("FOREIGN KEY") || err.to_string().contains("has contacts"), "{err}");
+        assert_eq!(contact_count(&app, "GUARD").await, 3);
+        run("DELETE FROM contacts WHERE program_id = $1").await.unwrap();
+        run("DELETE FROM programs WHERE id = $1").await.expect("a program without contacts can go");
     }
 
     async fn a_broken_import_leaves_whole_batches_and_a_rerun_completes_it(app: TestApp) {

@@ -74,6 +74,7 @@ async fn import_csv(app: &TestApp, text: &str) -> kalibra::contacts::import::Sum
         created_by: "test".into(),
         rejects_path: None,
         batch_rows: 100,
+        held_contacts: kalibra::contacts::import::HELD_CONTACTS,
     };
     let input = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
     import_contacts(&app.db, req, input, |_| {}).await.unwrap()
@@ -175,6 +176,7 @@ both_backends! {
             created_by: "test".into(),
             rejects_path: None,
             batch_rows: 100,
+            held_contacts: kalibra::contacts::import::HELD_CONTACTS,
         };
         let s = kalibra::contacts::surveys::import_surveys(
             &app.db, req, Box::new(std::io::Cursor::new(SURVEYS.as_bytes().to_vec())), |_| {},
@@ -220,6 +222,7 @@ both_backends! {
             created_by: "test".into(),
             rejects_path: None,
             batch_rows: 10,
+            held_contacts: kalibra::contacts::import::HELD_CONTACTS,
         };
         import_contacts(&app.db, req, Box::new(std::io::Cursor::new(chat.as_bytes().to_vec())), |_| {}).await.unwrap();
 

@@ -107,6 +107,7 @@ fn request(
         created_by: "test".into(),
         rejects_path: None,
         batch_rows,
+        held_contacts: kalibra::contacts::import::HELD_CONTACTS,
     }
 }
 
@@ -185,5 +186,84 @@ both_backends! {
             let direct = kpis_direct(&app.db, &moved, &q, &settings).await.unwrap();
             assert_eq!(rolled, direct, "after the time zone changed, {by:?} on {}", app.backend);
         }
+    }
+}
+
+/// Two months of contacts in time order: 120 customers who come back now and then, most often
+/// within a few days, about the same reason or another.
+fn returning_customers_csv(rng: &mut StdRng) -> Vec<String> {
+    let start = NaiveDate::from_ymd_opt(2025, 3, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let mut minute = 0_i64;
+    (0..1500)
+        .map(|i| {
+            minute += rng.random_range(0..90);
+            let arrived = start + chrono::Duration::minutes(minute);
+            let customer = if rng.random_bool(0.1) {
+                String::new()
+            } else {
+                format!("R{}", rng.random_range(0..120))
+            };
+            let reason = ["", "invoice", "move", "invoice"][rng.random_range(0..4)];
+            let (outcome, agent) = if rng.random_bool(0.1) {
+                ("abandoned", "")
+            } else {
+                ("handled", ["anna", "bert"][rng.random_range(0..2)])
+            };
+            format!(
+                "F{i},phone,Billing,{agent},{customer},{reason},{},5,100,0,10,,{outcome}\n",
+                arrived.format("%Y-%m-%d %H:%M:%S")
+            )
+        })
+        .collect()
+}
+
+both_backends! {
+    async fn first_contact_resolution_is_the_same_however_earlier_contacts_are_read(app: TestApp) {
+        app.seed_demo().await;
+        let header = "external_id,channel,queue,agent,customer,reason,arrived,wait_s,talk_s,hold_s,acw_s,first_response_s,outcome\n";
+        let rows = returning_customers_csv(&mut StdRng::seed_from_u64(11));
+        // Times in UTC: no local hour is missing when the clocks go forward.
+        let tz = chrono_tz::UTC;
+        let file = |rows: &[String]| input(format!("{header}{}", rows.concat()));
+        let mut programs = Vec::new();
+        for code in ["ACME-DE", "BLUE-NL", "NORD-UK"] {
+            programs.push(kalibra::programs::find_by_code(&app.db, code).await.unwrap().unwrap());
+        }
+        // In time order, 25 rows a batch: each batch reads what its span adds to what is held.
+        let s = import_contacts(&app.db, request(programs[0].id, Mapping::generic(tz), 25), file(&rows), |_| {}).await.unwrap();
+        assert_eq!((s.accepted, s.rejected), (1500, 0));
+        // Out of order and nothing held: every customer looked up in the database.
+        let mut shuffled = rows.clone();
+        shuffled.reverse();
+        shuffled.swap(10, 900);
+        let mut req = request(programs[1].id, Mapping::generic(tz), 25);
+        req.held_contacts = 0;
+        import_contacts(&app.db, req, file(&shuffled), |_| {}).await.unwrap();
+        // Two imports at once, each of half the rows: each batch finds the other's rows new.
+        let (even, odd): (Vec<_>, Vec<_>) = rows.iter().cloned().enumerate().partition(|(i, _)| i % 2 == 0);
+        let half = |v: Vec<(usize, String)>| file(&v.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
+        let (a, b) = tokio::join!(
+            import_contacts(&app.db, request(programs[2].id, Mapping::generic(tz), 20), half(even), |_| {}),
+            import_contacts(&app.db, request(programs[2].id, Mapping::generic(tz), 30), half(odd), |_| {}),
+        );
+        assert_eq!(a.unwrap().accepted + b.unwrap().accepted, 1500);
+
+        let settings = KpiSettings::default();
+        let q = KpiQuery::new(NaiveDate::from_ymd_opt(2025, 2, 20).unwrap(), NaiveDate::from_ymd_opt(2025, 6, 10).unwrap(), Dimension::Time(Bucket::Day));
+        let mut figures = Vec::new();
+        for program in &programs {
+            let rolled = kpis(&app.db, program, &q, &settings).await.unwrap();
+            let direct = kpis_direct(&app.db, program, &q, &settings).await.unwrap();
+            assert_eq!(rolled, direct, "{} on {}", program.code, app.backend);
+            figures.push(rolled);
+        }
+        // The programs' days differ with their time zones; the whole period's figures do not.
+        assert_eq!(figures[0].1, figures[1].1, "held and looked up, {}", app.backend);
+        assert_eq!(figures[0].1, figures[2].1, "held and read again after another import, {}", app.backend);
+        let fcr = figures[0].1.fcr.expect("the period has answered contacts with customers");
+        assert!(fcr > 0.3 && fcr < 0.9, "customers come back often enough to test: FCR {fcr}");
     }
 }
