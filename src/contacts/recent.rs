@@ -15,6 +15,8 @@
 
 use std::collections::HashMap;
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 use super::repeats::{Neighbour, Window};
 use super::store::Prepared;
 use crate::domain::ProgramId;
@@ -44,7 +46,7 @@ struct Held {
 /// Each distinct text once.
 #[derive(Default)]
 struct Names {
-    ids: HashMap<Box<str>, u32>,
+    ids: FastMap<Box<str>, u32>,
     names: Vec<Box<str>>,
 }
 
@@ -76,7 +78,7 @@ pub struct RecentContacts {
     span: Option<(i64, i64)>,
     /// The program's `contacts_version` after this import's last batch.
     version: Option<i64>,
-    customers: HashMap<Box<str>, Vec<Held>>,
+    customers: FastMap<Box<str>, Vec<Held>>,
     held: usize,
     names: Names,
     /// The narrowest span that held too many contacts; spans as wide are looked up one by one.
@@ -99,7 +101,7 @@ impl RecentContacts {
             limit,
             span: None,
             version: None,
-            customers: HashMap::new(),
+            customers: FastMap::default(),
             held: 0,
             names: Names::default(),
             too_wide: None,
@@ -124,7 +126,7 @@ impl RecentContacts {
     /// Drop everything held (after the batch changed stored contacts in ways not followed here).
     pub fn forget(&mut self) {
         self.span = None;
-        self.customers = HashMap::new();
+        self.customers = FastMap::default();
         self.held = 0;
         if self.names.names.len() > MAX_NAMES {
             self.names = Names::default();

@@ -503,10 +503,8 @@ pub async fn add(
     let rows: Vec<(&Key, &Delta)> = deltas.iter().collect();
     match tx {
         Tx::Sqlite(t, _) => {
-            // One prepared statement, one row at a time: sqlx binds many parameters slowly.
-            let params: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("${i}")).collect();
-            let sql = add_statement(&format!("VALUES ({})", params.join(", ")));
-            super::sqlite_bulk::write_rollups(t, &sql, program, &rows).await
+            // Prepared statements of many rows each: sqlx binds many parameters slowly.
+            super::sqlite_bulk::write_rollups(t, &add_statement, program, &rows).await
         }
         Tx::Pg(t) => {
             // One statement, each column an array.

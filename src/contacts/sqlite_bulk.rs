@@ -11,6 +11,7 @@ use super::repeats::{Neighbour, Window};
 use super::rollup::{Delta, Key, RollupRow, measures};
 use super::store::Prepared;
 use crate::domain::{ProgramId, Timestamp};
+use raw::Value;
 
 /// Run `work` on the transaction's own SQLite connection.
 async fn with_connection<R>(
@@ -65,6 +66,61 @@ pub async fn existing(
     .await
 }
 
+/// Contacts inserted by one statement. Each statement of a table with `AUTOINCREMENT` also
+/// reads and writes its row of `sqlite_sequence`: one row a statement was one B-tree write in
+/// five. 40 rows bind 1,000 parameters, far below SQLite's limit of 32,766.
+const ROWS_PER_INSERT: usize = 40;
+
+/// `VALUES (?1, ?2, …), (…), …`: `rows` rows of `width` parameters.
+fn values_clause(rows: usize, width: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=width).map(|c| format!("?{}", r * width + c)).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect();
+    format!("VALUES {}", values.join(", "))
+}
+
+/// A statement writing `per` rows at once, and one for the rows left over at the end.
+struct Chunked<'c> {
+    full: raw::Statement<'c>,
+    tail: Option<raw::Statement<'c>>,
+    per: usize,
+}
+
+impl<'c> Chunked<'c> {
+    /// Statements for `total` rows, from `sql(n)`, the statement writing `n` rows.
+    fn new(
+        c: &'c rusqlite::Connection,
+        total: usize,
+        per: usize,
+        sql: impl Fn(usize) -> String,
+    ) -> rusqlite::Result<Self> {
+        let tail = match total % per {
+            0 => None,
+            n => Some(raw::Statement::prepare(c, &sql(n))?),
+        };
+        Ok(Self {
+            full: raw::Statement::prepare(c, &sql(per))?,
+            tail,
+            per,
+        })
+    }
+
+    /// Write one chunk of rows, their values in order.
+    fn execute(&mut self, rows: usize, values: &[Value<'_>]) -> rusqlite::Result<()> {
+        match (rows == self.per, self.tail.as_mut()) {
+            (false, Some(t)) => t.execute(values),
+            _ => self.full.execute(values),
+        }
+    }
+}
+
+const CONTACT_COLUMNS: &str = "program_id, import_id, imported_at, external_id, channel, queue, agent, \
+    customer_ref, reason, direction, arrived_at, answered_at, ended_at, wait_s, talk_s, hold_s, acw_s, \
+    first_response_s, outcome, resolved, recording_url, transcript, attributes, row_hash, fcr_repeat";
+
 /// Insert contacts new to the database; returns their ids, in order.
 pub async fn insert(
     conn: &mut SqliteConnection,
@@ -74,44 +130,59 @@ pub async fn insert(
     fresh: &[&Prepared],
     repeats: &[Option<bool>],
 ) -> Result<Vec<i64>, sqlx::Error> {
-    const SQL: &str = "INSERT INTO contacts (program_id, import_id, imported_at, external_id, channel, queue, \
-        agent, customer_ref, reason, direction, arrived_at, answered_at, ended_at, wait_s, talk_s, hold_s, acw_s, \
-        first_response_s, outcome, resolved, recording_url, transcript, attributes, row_hash, fcr_repeat) \
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
-        ?22, ?23, ?24, ?25)";
     with_connection(conn, |c| {
-        let mut stmt = c.prepare_cached(SQL)?;
         let mut ids = Vec::with_capacity(fresh.len());
-        for (p, repeat) in fresh.iter().zip(repeats) {
-            let k = &p.contact;
-            stmt.execute(rusqlite::params![
-                program.0,
-                job,
-                at,
-                k.external_id,
-                k.channel.as_str(),
-                k.queue,
-                k.agent,
-                p.customer_ref,
-                k.reason,
-                k.direction.as_str(),
-                k.arrived_ms,
-                k.answered_ms,
-                k.ended_ms,
-                k.wait_s,
-                k.talk_s,
-                k.hold_s,
-                k.acw_s,
-                k.first_response_s,
-                k.outcome.as_str(),
-                k.resolved,
-                k.recording_url,
-                p.transcript_json(),
-                p.attributes_json(),
-                p.hash,
-                repeat,
-            ])?;
-            ids.push(c.last_insert_rowid());
+        let mut insert = Chunked::new(c, fresh.len(), ROWS_PER_INSERT, |n| {
+            format!(
+                "INSERT INTO contacts ({CONTACT_COLUMNS}) {}",
+                values_clause(n, 25)
+            )
+        })?;
+        for (rows, repeats) in fresh
+            .chunks(ROWS_PER_INSERT)
+            .zip(repeats.chunks(ROWS_PER_INSERT))
+        {
+            let json: Vec<(Option<String>, Option<String>)> = rows
+                .iter()
+                .map(|p| (p.transcript_json(), p.attributes_json()))
+                .collect();
+            let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 25);
+            for ((p, repeat), (transcript, attributes)) in rows.iter().zip(repeats).zip(&json) {
+                let k = &p.contact;
+                values.extend([
+                    Value::Int(program.0),
+                    Value::Int(job),
+                    Value::Int(at),
+                    Value::Text(&k.external_id),
+                    Value::Text(k.channel.as_str()),
+                    Value::Text(&k.queue),
+                    Value::Text(&k.agent),
+                    Value::Text(&p.customer_ref),
+                    Value::text(k.reason.as_deref()),
+                    Value::Text(k.direction.as_str()),
+                    Value::Int(k.arrived_ms),
+                    Value::int(k.answered_ms),
+                    Value::int(k.ended_ms),
+                    Value::Int(k.wait_s.into()),
+                    Value::Int(k.talk_s.into()),
+                    Value::Int(k.hold_s.into()),
+                    Value::Int(k.acw_s.into()),
+                    Value::int(k.first_response_s.map(i64::from)),
+                    Value::Text(k.outcome.as_str()),
+                    Value::int(k.resolved.map(i64::from)),
+                    Value::text(k.recording_url.as_deref()),
+                    Value::text(transcript.as_deref()),
+                    Value::text(attributes.as_deref()),
+                    Value::Text(&p.hash),
+                    Value::int(repeat.map(i64::from)),
+                ]);
+            }
+            insert.execute(rows.len(), &values)?;
+            // In a write transaction the rows of one statement take the ids after the largest
+            // so far, one by one: `AUTOINCREMENT` never reuses an id.
+            let last = c.last_insert_rowid();
+            let first = last - rows.len() as i64 + 1;
+            ids.extend(first..=last);
         }
         Ok(ids)
     })
@@ -151,22 +222,33 @@ pub async fn contacts_between(
     .await
 }
 
-/// Write rollup rows with `sql`, which takes the program, the key and the measures.
+/// Write rollup rows with `sql(values)`, the statement for a `VALUES` clause of rows of the
+/// program, the key and the measures.
 pub async fn write_rollups(
     conn: &mut SqliteConnection,
-    sql: &str,
+    sql: &(dyn Fn(&str) -> String + Sync),
     program: ProgramId,
     rows: &[(&Key, &Delta)],
 ) -> Result<(), sqlx::Error> {
+    const PER: usize = 30;
+    const WIDTH: usize = 6 + 26;
     with_connection(conn, |c| {
-        let mut stmt = c.prepare_cached(sql)?;
-        for (k, d) in rows {
-            let m = measures(d);
-            let (side, grain) = (k.side.as_str(), k.grain.as_str());
-            let mut values: Vec<&dyn rusqlite::ToSql> =
-                vec![&program.0, &side, &grain, &k.period, &k.channel, &k.name];
-            values.extend(m.iter().map(|v| v as &dyn rusqlite::ToSql));
-            stmt.execute(values.as_slice())?;
+        let mut write = Chunked::new(c, rows.len(), PER, |n| sql(&values_clause(n, WIDTH)))?;
+        for chunk in rows.chunks(PER) {
+            let measures: Vec<[i64; 26]> = chunk.iter().map(|(_, d)| measures(d)).collect();
+            let mut values = Vec::with_capacity(chunk.len() * WIDTH);
+            for ((k, _), m) in chunk.iter().zip(&measures) {
+                values.extend([
+                    Value::Int(program.0),
+                    Value::Text(k.side.as_str()),
+                    Value::Text(k.grain.as_str()),
+                    Value::Int(k.period),
+                    Value::Text(&k.channel),
+                    Value::Text(&k.name),
+                ]);
+                values.extend(m.iter().map(|&v| Value::Int(v)));
+            }
+            write.execute(chunk.len(), &values)?;
         }
         Ok(())
     })
@@ -270,137 +352,7 @@ pub async fn read_rollups(
     .await
 }
 
-/// A statement prepared and stepped through SQLite's own interface, for reads of many rows of
-/// integers and text.
-mod raw {
-    use std::ffi::{c_char, c_int};
-    use std::ptr::NonNull;
-
-    use rusqlite::ffi;
-
-    pub struct Statement<'c> {
-        stmt: NonNull<ffi::sqlite3_stmt>,
-        db: *mut ffi::sqlite3,
-        columns: usize,
-        _conn: std::marker::PhantomData<&'c rusqlite::Connection>,
-    }
-
-    impl<'c> Statement<'c> {
-        pub fn prepare(conn: &'c rusqlite::Connection, sql: &str) -> rusqlite::Result<Self> {
-            let len = c_int::try_from(sql.len()).map_err(|_| rusqlite::Error::InvalidQuery)?;
-            // SAFETY: the handle is open for as long as `conn` is borrowed, and SQLite reads
-            // exactly `len` bytes of `sql`.
-            unsafe {
-                let db = conn.handle();
-                let mut stmt = std::ptr::null_mut();
-                let rc = ffi::sqlite3_prepare_v2(
-                    db,
-                    sql.as_ptr().cast::<c_char>(),
-                    len,
-                    &mut stmt,
-                    std::ptr::null_mut(),
-                );
-                check(db, rc)?;
-                let stmt = NonNull::new(stmt).ok_or(rusqlite::Error::InvalidQuery)?;
-                let columns = ffi::sqlite3_column_count(stmt.as_ptr());
-                Ok(Self {
-                    stmt,
-                    db,
-                    columns: usize::try_from(columns).unwrap_or(0),
-                    _conn: std::marker::PhantomData,
-                })
-            }
-        }
-
-        pub fn bind_i64(&mut self, i: c_int, v: i64) -> rusqlite::Result<()> {
-            // SAFETY: a live statement; SQLite checks the index.
-            let rc = unsafe { ffi::sqlite3_bind_int64(self.stmt.as_ptr(), i, v) };
-            check(self.db, rc)
-        }
-
-        pub fn bind_text(&mut self, i: c_int, v: &str) -> rusqlite::Result<()> {
-            let len = c_int::try_from(v.len()).map_err(|_| rusqlite::Error::InvalidQuery)?;
-            // SAFETY: a live statement; SQLITE_TRANSIENT makes SQLite copy the text at once.
-            let rc = unsafe {
-                ffi::sqlite3_bind_text(
-                    self.stmt.as_ptr(),
-                    i,
-                    v.as_ptr().cast::<c_char>(),
-                    len,
-                    ffi::SQLITE_TRANSIENT(),
-                )
-            };
-            check(self.db, rc)
-        }
-
-        pub fn column_count(&self) -> usize {
-            self.columns
-        }
-
-        /// Move to the next row: `false` when there is none.
-        pub fn step(&mut self) -> rusqlite::Result<bool> {
-            // SAFETY: a live statement.
-            match unsafe { ffi::sqlite3_step(self.stmt.as_ptr()) } {
-                ffi::SQLITE_ROW => Ok(true),
-                ffi::SQLITE_DONE => Ok(false),
-                rc => check(self.db, rc).map(|()| false),
-            }
-        }
-
-        /// An integer column of the current row (SQLite converts other types; the
-        /// rollups' columns are NOT NULL integers).
-        pub fn i64(&self, i: usize) -> rusqlite::Result<i64> {
-            let col = self.index(i)?;
-            // SAFETY: a live statement on a row, the index within its columns.
-            Ok(unsafe { ffi::sqlite3_column_int64(self.stmt.as_ptr(), col) })
-        }
-
-        /// A text column of the current row, valid until the next step (NULL reads as "").
-        pub fn text(&self, i: usize) -> rusqlite::Result<&str> {
-            let col = self.index(i)?;
-            // SAFETY: a live statement on a row, the index within its columns; the text stays
-            // valid until the statement steps or is finalized, which needs `&mut self`.
-            let bytes = unsafe {
-                let p = ffi::sqlite3_column_text(self.stmt.as_ptr(), col);
-                let n = ffi::sqlite3_column_bytes(self.stmt.as_ptr(), col);
-                match (p.is_null(), usize::try_from(n)) {
-                    (false, Ok(n)) => std::slice::from_raw_parts(p, n),
-                    _ => &[],
-                }
-            };
-            std::str::from_utf8(bytes).map_err(|e| {
-                rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
-            })
-        }
-
-        fn index(&self, i: usize) -> rusqlite::Result<c_int> {
-            match c_int::try_from(i) {
-                Ok(col) if i < self.columns => Ok(col),
-                _ => Err(rusqlite::Error::InvalidColumnIndex(i)),
-            }
-        }
-    }
-
-    impl Drop for Statement<'_> {
-        fn drop(&mut self) {
-            // SAFETY: finalized once, here.
-            unsafe { ffi::sqlite3_finalize(self.stmt.as_ptr()) };
-        }
-    }
-
-    /// An error for a result code other than OK, with SQLite's message.
-    fn check(db: *mut ffi::sqlite3, rc: c_int) -> rusqlite::Result<()> {
-        if rc == ffi::SQLITE_OK {
-            return Ok(());
-        }
-        // SAFETY: the connection is open; the message is copied before any other call.
-        let msg = unsafe {
-            let m = ffi::sqlite3_errmsg(db);
-            (!m.is_null()).then(|| std::ffi::CStr::from_ptr(m).to_string_lossy().into_owned())
-        };
-        Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), msg))
-    }
-}
+mod raw;
 
 /// Read many rows of a query with three integer parameters, each turned into a `T` by `map`:
 /// straight from the connection, as sqlx hands SQLite rows over one by one between threads.
@@ -431,41 +383,3 @@ pub async fn page_cache(conn: &mut SqliteConnection, kib: u32) -> Result<(), sql
 /// The page cache of a connection storing a batch, and of one in the pool.
 pub const BATCH_CACHE_KIB: u32 = 65_536;
 pub const IDLE_CACHE_KIB: u32 = 2_000;
-
-#[cfg(test)]
-mod tests {
-    use super::raw::Statement;
-
-    #[test]
-    fn raw_statement_reads_rows_and_reports_errors() {
-        let c = rusqlite::Connection::open_in_memory().unwrap();
-        c.execute_batch(
-            "CREATE TABLE t (n INTEGER, s TEXT); \
-             INSERT INTO t VALUES (1, 'ä'), (2, CAST(x'ff' AS TEXT)), (3, NULL);",
-        )
-        .unwrap();
-        let mut st = Statement::prepare(&c, "SELECT n, s FROM t WHERE n >= ?1 ORDER BY n").unwrap();
-        st.bind_i64(1, 1).unwrap();
-        assert_eq!(st.column_count(), 2);
-        assert!(st.step().unwrap());
-        assert_eq!((st.i64(0).unwrap(), st.text(1).unwrap()), (1, "ä"));
-        assert!(matches!(
-            st.i64(2),
-            Err(rusqlite::Error::InvalidColumnIndex(2))
-        ));
-        assert!(st.step().unwrap());
-        // Not UTF-8: an error naming the column, not a panic.
-        assert!(matches!(
-            st.text(1),
-            Err(rusqlite::Error::FromSqlConversionFailure(1, _, _))
-        ));
-        assert!(st.step().unwrap());
-        assert_eq!(st.text(1).unwrap(), "");
-        assert!(!st.step().unwrap());
-
-        let err = Statement::prepare(&c, "SELECT nope FROM t").err().unwrap();
-        assert!(err.to_string().contains("no such column: nope"), "{err}");
-        let mut st = Statement::prepare(&c, "SELECT ?1").unwrap();
-        assert!(st.bind_text(2, "x").is_err());
-    }
-}
