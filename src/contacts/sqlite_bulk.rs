@@ -66,55 +66,13 @@ pub async fn existing(
     .await
 }
 
-/// Contacts inserted by one statement. Each statement of a table with `AUTOINCREMENT` also
-/// reads and writes its row of `sqlite_sequence`: one row a statement was one B-tree write in
-/// five. 40 rows bind 1,000 parameters, far below SQLite's limit of 32,766.
-const ROWS_PER_INSERT: usize = 40;
-
-/// `VALUES (?1, ?2, …), (…), …`: `rows` rows of `width` parameters.
-fn values_clause(rows: usize, width: usize) -> String {
-    let values: Vec<String> = (0..rows)
-        .map(|r| {
-            let row: Vec<String> = (1..=width).map(|c| format!("?{}", r * width + c)).collect();
-            format!("({})", row.join(", "))
-        })
-        .collect();
-    format!("VALUES {}", values.join(", "))
-}
-
-/// A statement writing `per` rows at once, and one for the rows left over at the end.
-struct Chunked<'c> {
-    full: raw::Statement<'c>,
-    tail: Option<raw::Statement<'c>>,
-    per: usize,
-}
-
-impl<'c> Chunked<'c> {
-    /// Statements for `total` rows, from `sql(n)`, the statement writing `n` rows.
-    fn new(
-        c: &'c rusqlite::Connection,
-        total: usize,
-        per: usize,
-        sql: impl Fn(usize) -> String,
-    ) -> rusqlite::Result<Self> {
-        let tail = match total % per {
-            0 => None,
-            n => Some(raw::Statement::prepare(c, &sql(n))?),
-        };
-        Ok(Self {
-            full: raw::Statement::prepare(c, &sql(per))?,
-            tail,
-            per,
-        })
-    }
-
-    /// Write one chunk of rows, their values in order.
-    fn execute(&mut self, rows: usize, values: &[Value<'_>]) -> rusqlite::Result<()> {
-        match (rows == self.per, self.tail.as_mut()) {
-            (false, Some(t)) => t.execute(values),
-            _ => self.full.execute(values),
-        }
-    }
+/// `VALUES (?1, ?2, …)`: one row of `width` parameters. (Rows go one to a statement: a
+/// statement writing several makes SQLite keep a statement journal in a temporary file, as the
+/// foreign key on the program may abort it half-way, and that wrote ten times the pages the
+/// rows take.)
+fn values_clause(width: usize) -> String {
+    let row: Vec<String> = (1..=width).map(|c| format!("?{c}")).collect();
+    format!("VALUES ({})", row.join(", "))
 }
 
 const CONTACT_COLUMNS: &str = "program_id, import_id, imported_at, external_id, channel, queue, agent, \
@@ -131,58 +89,43 @@ pub async fn insert(
     repeats: &[Option<bool>],
 ) -> Result<Vec<i64>, sqlx::Error> {
     with_connection(conn, |c| {
+        let sql = format!(
+            "INSERT INTO contacts ({CONTACT_COLUMNS}) {}",
+            values_clause(25)
+        );
+        let mut insert = raw::Statement::prepare(c, &sql)?;
         let mut ids = Vec::with_capacity(fresh.len());
-        let mut insert = Chunked::new(c, fresh.len(), ROWS_PER_INSERT, |n| {
-            format!(
-                "INSERT INTO contacts ({CONTACT_COLUMNS}) {}",
-                values_clause(n, 25)
-            )
-        })?;
-        for (rows, repeats) in fresh
-            .chunks(ROWS_PER_INSERT)
-            .zip(repeats.chunks(ROWS_PER_INSERT))
-        {
-            let json: Vec<(Option<String>, Option<String>)> = rows
-                .iter()
-                .map(|p| (p.transcript_json(), p.attributes_json()))
-                .collect();
-            let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 25);
-            for ((p, repeat), (transcript, attributes)) in rows.iter().zip(repeats).zip(&json) {
-                let k = &p.contact;
-                values.extend([
-                    Value::Int(program.0),
-                    Value::Int(job),
-                    Value::Int(at),
-                    Value::Text(&k.external_id),
-                    Value::Text(k.channel.as_str()),
-                    Value::Text(&k.queue),
-                    Value::Text(&k.agent),
-                    Value::Text(&p.customer_ref),
-                    Value::text(k.reason.as_deref()),
-                    Value::Text(k.direction.as_str()),
-                    Value::Int(k.arrived_ms),
-                    Value::int(k.answered_ms),
-                    Value::int(k.ended_ms),
-                    Value::Int(k.wait_s.into()),
-                    Value::Int(k.talk_s.into()),
-                    Value::Int(k.hold_s.into()),
-                    Value::Int(k.acw_s.into()),
-                    Value::int(k.first_response_s.map(i64::from)),
-                    Value::Text(k.outcome.as_str()),
-                    Value::int(k.resolved.map(i64::from)),
-                    Value::text(k.recording_url.as_deref()),
-                    Value::text(transcript.as_deref()),
-                    Value::text(attributes.as_deref()),
-                    Value::Text(&p.hash),
-                    Value::int(repeat.map(i64::from)),
-                ]);
-            }
-            insert.execute(rows.len(), &values)?;
-            // In a write transaction the rows of one statement take the ids after the largest
-            // so far, one by one: `AUTOINCREMENT` never reuses an id.
-            let last = c.last_insert_rowid();
-            let first = last - rows.len() as i64 + 1;
-            ids.extend(first..=last);
+        for (p, repeat) in fresh.iter().zip(repeats) {
+            let k = &p.contact;
+            let (transcript, attributes) = (p.transcript_json(), p.attributes_json());
+            insert.execute(&[
+                Value::Int(program.0),
+                Value::Int(job),
+                Value::Int(at),
+                Value::Text(&k.external_id),
+                Value::Text(k.channel.as_str()),
+                Value::Text(&k.queue),
+                Value::Text(&k.agent),
+                Value::Text(&p.customer_ref),
+                Value::text(k.reason.as_deref()),
+                Value::Text(k.direction.as_str()),
+                Value::Int(k.arrived_ms),
+                Value::int(k.answered_ms),
+                Value::int(k.ended_ms),
+                Value::Int(k.wait_s.into()),
+                Value::Int(k.talk_s.into()),
+                Value::Int(k.hold_s.into()),
+                Value::Int(k.acw_s.into()),
+                Value::int(k.first_response_s.map(i64::from)),
+                Value::Text(k.outcome.as_str()),
+                Value::int(k.resolved.map(i64::from)),
+                Value::text(k.recording_url.as_deref()),
+                Value::text(transcript.as_deref()),
+                Value::text(attributes.as_deref()),
+                Value::Text(&p.hash),
+                Value::int(repeat.map(i64::from)),
+            ])?;
+            ids.push(c.last_insert_rowid());
         }
         Ok(ids)
     })
@@ -230,25 +173,22 @@ pub async fn write_rollups(
     program: ProgramId,
     rows: &[(&Key, &Delta)],
 ) -> Result<(), sqlx::Error> {
-    const PER: usize = 30;
     const WIDTH: usize = 6 + 26;
     with_connection(conn, |c| {
-        let mut write = Chunked::new(c, rows.len(), PER, |n| sql(&values_clause(n, WIDTH)))?;
-        for chunk in rows.chunks(PER) {
-            let measures: Vec<[i64; 26]> = chunk.iter().map(|(_, d)| measures(d)).collect();
-            let mut values = Vec::with_capacity(chunk.len() * WIDTH);
-            for ((k, _), m) in chunk.iter().zip(&measures) {
-                values.extend([
-                    Value::Int(program.0),
-                    Value::Text(k.side.as_str()),
-                    Value::Text(k.grain.as_str()),
-                    Value::Int(k.period),
-                    Value::Text(&k.channel),
-                    Value::Text(&k.name),
-                ]);
-                values.extend(m.iter().map(|&v| Value::Int(v)));
-            }
-            write.execute(chunk.len(), &values)?;
+        let mut write = raw::Statement::prepare(c, &sql(&values_clause(WIDTH)))?;
+        let mut values = Vec::with_capacity(WIDTH);
+        for (k, d) in rows {
+            values.clear();
+            values.extend([
+                Value::Int(program.0),
+                Value::Text(k.side.as_str()),
+                Value::Text(k.grain.as_str()),
+                Value::Int(k.period),
+                Value::Text(&k.channel),
+                Value::Text(&k.name),
+            ]);
+            values.extend(measures(d).map(Value::Int));
+            write.execute(&values)?;
         }
         Ok(())
     })
