@@ -132,6 +132,22 @@ pub async fn insert(
     .await
 }
 
+/// A contact read as `id, customer_ref, arrived_at, reason, fcr_repeat, outcome, channel, queue,
+/// agent`.
+fn neighbour(r: &rusqlite::Row) -> rusqlite::Result<Neighbour> {
+    Ok(Neighbour {
+        id: r.get(0)?,
+        customer_ref: r.get(1)?,
+        arrived_at: r.get(2)?,
+        reason: r.get(3)?,
+        fcr_repeat: r.get(4)?,
+        outcome: r.get(5)?,
+        channel: r.get(6)?,
+        queue: r.get(7)?,
+        agent: r.get(8)?,
+    })
+}
+
 /// Hand the stored contacts with a customer that arrived within `[from, to]` to `each`, at
 /// most `limit` of them, read along the arrival index.
 pub async fn contacts_between(
@@ -148,17 +164,7 @@ pub async fn contacts_between(
         let mut stmt = c.prepare_cached(SQL)?;
         let mut rows = stmt.query(rusqlite::params![program.0, from, to, limit])?;
         while let Some(r) = rows.next()? {
-            each(Neighbour {
-                id: r.get(0)?,
-                customer_ref: r.get(1)?,
-                arrived_at: r.get(2)?,
-                reason: r.get(3)?,
-                fcr_repeat: r.get(4)?,
-                outcome: r.get(5)?,
-                channel: r.get(6)?,
-                queue: r.get(7)?,
-                agent: r.get(8)?,
-            });
+            each(neighbour(r)?);
         }
         Ok(())
     })
@@ -202,8 +208,8 @@ pub async fn neighbours(
     program: ProgramId,
     windows: &[Window<'_>],
 ) -> Result<Vec<Neighbour>, sqlx::Error> {
-    const SQL: &str = "SELECT id, arrived_at, reason, fcr_repeat, outcome, channel, queue, agent FROM contacts \
-        WHERE program_id = ?1 AND arrived_at / 604800000 = ?2 AND customer_ref = ?3 \
+    const SQL: &str = "SELECT id, customer_ref, arrived_at, reason, fcr_repeat, outcome, channel, queue, agent \
+        FROM contacts WHERE program_id = ?1 AND arrived_at / 604800000 = ?2 AND customer_ref = ?3 \
         AND arrived_at >= ?4 AND arrived_at <= ?5";
     with_connection(conn, |c| {
         let mut stmt = c.prepare_cached(SQL)?;
@@ -213,17 +219,7 @@ pub async fn neighbours(
                 let args = rusqlite::params![program.0, week, w.customer, w.from, w.to];
                 let mut rows = stmt.query(args)?;
                 while let Some(r) = rows.next()? {
-                    out.push(Neighbour {
-                        id: r.get(0)?,
-                        customer_ref: w.customer.to_owned(),
-                        arrived_at: r.get(1)?,
-                        reason: r.get(2)?,
-                        fcr_repeat: r.get(3)?,
-                        outcome: r.get(4)?,
-                        channel: r.get(5)?,
-                        queue: r.get(6)?,
-                        agent: r.get(7)?,
-                    });
+                    out.push(neighbour(r)?);
                 }
             }
         }
