@@ -6,6 +6,7 @@ pub mod browse;
 pub(crate) mod bulk;
 pub mod calendar;
 pub mod import;
+mod interner;
 pub mod mapping;
 mod recent;
 pub mod record;

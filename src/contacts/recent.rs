@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+use super::interner::Interner;
 use super::repeats::{Neighbour, Window};
 use super::store::Prepared;
 use crate::domain::ProgramId;
@@ -43,32 +44,6 @@ struct Held {
     agent: u32,
 }
 
-/// Each distinct text once.
-#[derive(Default)]
-struct Names {
-    ids: FastMap<Box<str>, u32>,
-    names: Vec<Box<str>>,
-}
-
-impl Names {
-    fn id(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
-        }
-        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(s.into());
-        self.ids.insert(s.into(), id);
-        id
-    }
-
-    fn name(&self, id: u32) -> String {
-        self.names
-            .get(id as usize)
-            .map(|s| s.to_string())
-            .unwrap_or_default()
-    }
-}
-
 /// The program's contacts with a customer that arrived within a span, by customer.
 pub struct RecentContacts {
     /// The most contacts held.
@@ -80,7 +55,7 @@ pub struct RecentContacts {
     version: Option<i64>,
     customers: FastMap<Box<str>, Vec<Held>>,
     held: usize,
-    names: Names,
+    names: Interner,
     /// The narrowest span that held too many contacts; spans as wide are looked up one by one.
     too_wide: Option<i64>,
 }
@@ -103,7 +78,7 @@ impl RecentContacts {
             version: None,
             customers: FastMap::default(),
             held: 0,
-            names: Names::default(),
+            names: Interner::default(),
             too_wide: None,
         }
     }
@@ -128,8 +103,8 @@ impl RecentContacts {
         self.span = None;
         self.customers = FastMap::default();
         self.held = 0;
-        if self.names.names.len() > MAX_NAMES {
-            self.names = Names::default();
+        if self.names.count() > MAX_NAMES {
+            self.names = Interner::default();
         }
     }
 
@@ -147,7 +122,7 @@ impl RecentContacts {
             self.forget();
             return Ok(false);
         }
-        if self.names.names.len() > MAX_NAMES {
+        if self.names.count() > MAX_NAMES {
             self.forget();
         }
         let missing: Vec<(i64, i64)> = match self.span {
@@ -274,12 +249,12 @@ impl RecentContacts {
                     id: h.id,
                     customer_ref: w.customer.to_owned(),
                     arrived_at: h.arrived_at,
-                    reason: h.reason.map(|r| self.names.name(r)),
+                    reason: h.reason.map(|r| self.names.text(r).to_owned()),
                     fcr_repeat: h.fcr_repeat,
-                    outcome: self.names.name(h.outcome),
-                    channel: self.names.name(h.channel),
-                    queue: self.names.name(h.queue),
-                    agent: self.names.name(h.agent),
+                    outcome: self.names.text(h.outcome).to_owned(),
+                    channel: self.names.text(h.channel).to_owned(),
+                    queue: self.names.text(h.queue).to_owned(),
+                    agent: self.names.text(h.agent).to_owned(),
                 });
             }
         }

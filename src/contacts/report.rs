@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 
 use super::backlog;
 use super::calendar::{date_of, day_number, month_of, next_month, week_of};
+use super::interner::Interner;
 use super::mapping::local_to_utc;
 use super::rollup::{self, Grain, Side, Totals};
 use super::store::{self, FactRow};
@@ -274,20 +275,11 @@ fn program_tz(program: &Program) -> Result<Tz, String> {
 
 /// The labels of a report's groups, each kept once and numbered.
 #[derive(Default)]
-struct Labels {
-    texts: Vec<String>,
-    ids: FastMap<String, u32>,
-}
+struct Labels(Interner);
 
 impl Labels {
     fn id(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.ids.get(text) {
-            return id;
-        }
-        let id = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
-        self.texts.push(text.to_owned());
-        self.ids.insert(text.to_owned(), id);
-        id
+        self.0.id(text)
     }
 
     /// The groups with their labels (the first `dims` of each key), in the order of the labels.
@@ -296,9 +288,10 @@ impl Labels {
         groups: FastMap<[u32; 2], Totals>,
         dims: usize,
     ) -> Vec<(Vec<String>, Totals)> {
-        let mut by_text: Vec<u32> = (0..self.texts.len() as u32).collect();
-        by_text.sort_by(|&a, &b| self.texts[a as usize].cmp(&self.texts[b as usize]));
-        let mut rank = vec![0_u32; self.texts.len()];
+        let texts = self.0.texts();
+        let mut by_text: Vec<u32> = (0..texts.len() as u32).collect();
+        by_text.sort_by(|&a, &b| texts[a as usize].cmp(&texts[b as usize]));
+        let mut rank = vec![0_u32; texts.len()];
         for (r, &id) in by_text.iter().enumerate() {
             rank[id as usize] = r as u32;
         }
@@ -315,7 +308,7 @@ impl Labels {
             .into_iter()
             .map(|(_, _, i)| {
                 let (k, t) = &keyed[i];
-                let labels = k[..dims].iter().map(|&l| self.texts[l as usize].clone());
+                let labels = k[..dims].iter().map(|&l| texts[l as usize].clone());
                 (labels.collect(), *t)
             })
             .collect()
@@ -533,7 +526,8 @@ impl Grouper {
     fn merge(&mut self, other: Grouper) {
         let ours: Vec<u32> = other
             .labels
-            .texts
+            .0
+            .texts()
             .iter()
             .map(|t| self.labels.id(t))
             .collect();
