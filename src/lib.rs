@@ -16,6 +16,7 @@ pub mod demo;
 pub mod domain;
 pub mod i18n;
 pub mod kpi;
+pub mod memory;
 pub mod people;
 pub mod programs;
 pub mod quality;

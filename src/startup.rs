@@ -15,24 +15,6 @@ use crate::auth::throttle::Limits;
 use crate::config::Settings;
 use crate::store::Db;
 
-/// Keep memory the server frees for its next requests instead of handing it back to the system
-/// at once. A report of a year by agent and week builds buffers of 20 to 30 MB in all; by
-/// default the large ones are mapped fresh and released when freed, and the heap is trimmed
-/// above 128 KiB, so every request faulted its pages in again (a third of that answer's time).
-/// Up to 32 MiB is now reused. The C library's own allocator only; imports on the command line
-/// keep its defaults (their memory stays lower with them).
-pub fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        const KEEP: libc::c_int = 32 << 20;
-        // SAFETY: mallopt only sets the allocator's parameters, under its own lock.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, KEEP);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, KEEP);
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,

@@ -395,7 +395,7 @@ async fn open(settings: &Settings) -> anyhow::Result<Db> {
 }
 
 async fn serve(settings: Settings, demo_contacts: Option<u64>) -> anyhow::Result<()> {
-    crate::startup::keep_freed_memory();
+    crate::memory::keep_freed_memory();
     let db = open(&settings).await?;
     let demo = demo_contacts.is_some();
     if let Some(n) = demo_contacts {
@@ -511,6 +511,7 @@ async fn import_file(
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
 
+    crate::memory::return_freed_memory();
     let program = crate::programs::find_by_code(db, &args.program)
         .await?
         .with_context(|| format!("no program with code {}", args.program))?;
