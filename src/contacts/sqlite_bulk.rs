@@ -66,18 +66,39 @@ pub async fn existing(
     .await
 }
 
-/// `VALUES (?1, ?2, …)`: one row of `width` parameters. (Rows go one to a statement: a
-/// statement writing several makes SQLite keep a statement journal in a temporary file, as the
-/// foreign key on the program may abort it half-way, and that wrote ten times the pages the
-/// rows take.)
+/// `VALUES (?1, ?2, …)`: one row of `width` parameters.
 fn values_clause(width: usize) -> String {
-    let row: Vec<String> = (1..=width).map(|c| format!("?{c}")).collect();
-    format!("VALUES ({})", row.join(", "))
+    values_rows(width, 1)
+}
+
+/// `VALUES (?1, …, ?width), (…), …`: `rows` rows of `width` parameters, numbered in order.
+fn values_rows(width: usize, rows: usize) -> String {
+    let row = |r: usize| {
+        let params: Vec<String> = (1..=width).map(|c| format!("?{}", r * width + c)).collect();
+        format!("({})", params.join(", "))
+    };
+    let all: Vec<String> = (0..rows).map(row).collect();
+    format!("VALUES {}", all.join(", "))
 }
 
 const CONTACT_COLUMNS: &str = "program_id, import_id, imported_at, external_id, channel, queue, agent, \
     customer_ref, reason, direction, arrived_at, answered_at, ended_at, wait_s, talk_s, hold_s, acw_s, \
     first_response_s, outcome, resolved, recording_url, transcript, attributes, row_hash, fcr_repeat";
+const CONTACT_WIDTH: usize = 25;
+
+/// Contacts written by one statement. Each statement costs a reset, a bind of every value and
+/// the start of a program run; fifty rows to a statement cost a fifth less per contact than one.
+/// `OR FAIL` (and no foreign key on the table: migration 0021) lets SQLite write them without a
+/// statement journal: a row that fails stops the statement and the batch's transaction is rolled
+/// back whole.
+const CONTACTS_PER_STATEMENT: usize = 50;
+
+fn insert_contacts_sql(rows: usize) -> String {
+    format!(
+        "INSERT OR FAIL INTO contacts ({CONTACT_COLUMNS}) {}",
+        values_rows(CONTACT_WIDTH, rows)
+    )
+}
 
 /// Insert contacts new to the database; returns their ids, in order.
 pub async fn insert(
@@ -89,43 +110,58 @@ pub async fn insert(
     repeats: &[Option<bool>],
 ) -> Result<Vec<i64>, sqlx::Error> {
     with_connection(conn, |c| {
-        let sql = format!(
-            "INSERT INTO contacts ({CONTACT_COLUMNS}) {}",
-            values_clause(25)
-        );
-        let mut insert = raw::Statement::prepare(c, &sql)?;
+        let mut full = raw::Statement::prepare(c, &insert_contacts_sql(CONTACTS_PER_STATEMENT))?;
         let mut ids = Vec::with_capacity(fresh.len());
-        for (p, repeat) in fresh.iter().zip(repeats) {
-            let k = &p.contact;
-            let (transcript, attributes) = (p.transcript_json(), p.attributes_json());
-            insert.execute(&[
-                Value::Int(program.0),
-                Value::Int(job),
-                Value::Int(at),
-                Value::Text(&k.external_id),
-                Value::Text(k.channel.as_str()),
-                Value::Text(&k.queue),
-                Value::Text(&k.agent),
-                Value::Text(&p.customer_ref),
-                Value::text(k.reason.as_deref()),
-                Value::Text(k.direction.as_str()),
-                Value::Int(k.arrived_ms),
-                Value::int(k.answered_ms),
-                Value::int(k.ended_ms),
-                Value::Int(k.wait_s.into()),
-                Value::Int(k.talk_s.into()),
-                Value::Int(k.hold_s.into()),
-                Value::Int(k.acw_s.into()),
-                Value::int(k.first_response_s.map(i64::from)),
-                Value::Text(k.outcome.as_str()),
-                Value::int(k.resolved.map(i64::from)),
-                Value::text(k.recording_url.as_deref()),
-                Value::text(transcript.as_deref()),
-                Value::text(attributes.as_deref()),
-                Value::Text(&p.hash),
-                Value::int(repeat.map(i64::from)),
-            ])?;
-            ids.push(c.last_insert_rowid());
+        for (rows, repeats) in fresh
+            .chunks(CONTACTS_PER_STATEMENT)
+            .zip(repeats.chunks(CONTACTS_PER_STATEMENT))
+        {
+            let texts: Vec<(Option<String>, Option<String>)> = rows
+                .iter()
+                .map(|p| (p.transcript_json(), p.attributes_json()))
+                .collect();
+            let mut values = Vec::with_capacity(CONTACT_WIDTH * rows.len());
+            for ((p, repeat), (transcript, attributes)) in rows.iter().zip(repeats).zip(&texts) {
+                let k = &p.contact;
+                values.extend([
+                    Value::Int(program.0),
+                    Value::Int(job),
+                    Value::Int(at),
+                    Value::Text(&k.external_id),
+                    Value::Text(k.channel.as_str()),
+                    Value::Text(&k.queue),
+                    Value::Text(&k.agent),
+                    Value::Text(&p.customer_ref),
+                    Value::text(k.reason.as_deref()),
+                    Value::Text(k.direction.as_str()),
+                    Value::Int(k.arrived_ms),
+                    Value::int(k.answered_ms),
+                    Value::int(k.ended_ms),
+                    Value::Int(k.wait_s.into()),
+                    Value::Int(k.talk_s.into()),
+                    Value::Int(k.hold_s.into()),
+                    Value::Int(k.acw_s.into()),
+                    Value::int(k.first_response_s.map(i64::from)),
+                    Value::Text(k.outcome.as_str()),
+                    Value::int(k.resolved.map(i64::from)),
+                    Value::text(k.recording_url.as_deref()),
+                    Value::text(transcript.as_deref()),
+                    Value::text(attributes.as_deref()),
+                    Value::Text(&p.hash),
+                    Value::int(repeat.map(i64::from)),
+                ]);
+            }
+            if rows.len() == CONTACTS_PER_STATEMENT {
+                full.execute(&values)?;
+            } else {
+                raw::Statement::prepare(c, &insert_contacts_sql(rows.len()))?.execute(&values)?;
+            }
+            // One statement's rows take consecutive ids: each new row of a table with
+            // AUTOINCREMENT gets one more than the largest id so far, and nothing else writes
+            // to the table in between.
+            let last = c.last_insert_rowid();
+            let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+            ids.extend(last - count + 1..=last);
         }
         Ok(ids)
     })
