@@ -77,7 +77,7 @@ pub struct Calendar {
 }
 
 /// The local periods an instant falls in, as day numbers of their first days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Periods {
     pub day: i64,
     pub week: i64,

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::calendar::{Calendar, day_start_utc, month_of, next_month, week_of};
+use super::calendar::{Calendar, Periods, day_start_utc, month_of, next_month, week_of};
 use super::repeats::{WEEK_MS, Window, contacts_of};
 use super::report::KpiSettings;
 use crate::domain::ProgramId;
@@ -147,27 +147,31 @@ impl KeyRef<'_> {
     }
 }
 
-/// The rollup rows a contact counts in, by borrowed names.
-fn key_refs<'a>(
-    cal: &mut Calendar,
-    arrived: i64,
-    channel: &'a str,
-    queue: &'a str,
-    agent: &'a str,
-) -> [KeyRef<'a>; 7] {
-    let p = cal.periods(arrived);
+/// The rollup row of the queue's interval a contact counts in.
+fn interval_key<'a>(arrived: i64, channel: &'a str, queue: &'a str) -> KeyRef<'a> {
+    KeyRef {
+        side: Side::Queue,
+        grain: Grain::Interval,
+        period: bucket_of(arrived),
+        channel,
+        name: queue,
+    }
+}
+
+/// The rollup rows of days, weeks and months a contact of `day` counts in.
+fn day_keys<'a>(day: &DayKey<'a>) -> [KeyRef<'a>; 6] {
     let key = |side: Side, grain: Grain, period: i64| KeyRef {
         side,
         grain,
         period,
-        channel,
+        channel: day.channel,
         name: match side {
-            Side::Queue => queue,
-            Side::Agent => agent,
+            Side::Queue => day.queue,
+            Side::Agent => day.agent,
         },
     };
+    let p = day.periods;
     [
-        key(Side::Queue, Grain::Interval, bucket_of(arrived)),
         key(Side::Queue, Grain::Day, p.day),
         key(Side::Queue, Grain::Week, p.week),
         key(Side::Queue, Grain::Month, p.month),
@@ -177,15 +181,37 @@ fn key_refs<'a>(
     ]
 }
 
-/// The rollup rows a contact counts in.
-pub fn keys(cal: &mut Calendar, arrived: i64, channel: &str, queue: &str, agent: &str) -> [Key; 7] {
-    key_refs(cal, arrived, channel, queue, agent).map(KeyRef::to_key)
+/// The contacts of one local day, channel, queue and agent: they count in the same rollup rows
+/// of days, weeks and months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct DayKey<'a> {
+    periods: Periods,
+    channel: &'a str,
+    queue: &'a str,
+    agent: &'a str,
 }
 
-/// A batch's changes to the rollups, gathered under keys borrowed from its rows: a contact costs
-/// seven hash lookups, and a key is copied once per rollup row, not once per contact.
+/// The rollup rows a contact counts in.
+pub fn keys(cal: &mut Calendar, arrived: i64, channel: &str, queue: &str, agent: &str) -> [Key; 7] {
+    let day = DayKey {
+        periods: cal.periods(arrived),
+        channel,
+        queue,
+        agent,
+    };
+    let [a, b, c, d, e, f] = day_keys(&day);
+    [interval_key(arrived, channel, queue), a, b, c, d, e, f].map(KeyRef::to_key)
+}
+
+/// A batch's changes to the rollups, gathered under keys borrowed from its rows. A contact costs
+/// two hash lookups, its queue's interval and its day's group; each group of a day is added to
+/// its six rows of days, weeks and months once, when the batch is done. A key is copied once
+/// per rollup row, not once per contact.
 #[derive(Default)]
-pub struct Deltas<'a>(HashMap<KeyRef<'a>, Delta, foldhash::fast::RandomState>);
+pub struct Deltas<'a> {
+    rows: HashMap<KeyRef<'a>, Delta, foldhash::fast::RandomState>,
+    days: HashMap<DayKey<'a>, Delta, foldhash::fast::RandomState>,
+}
 
 impl<'a> Deltas<'a> {
     /// Apply `change` to the delta of each rollup row a contact counts in.
@@ -195,14 +221,26 @@ impl<'a> Deltas<'a> {
         (arrived, channel, queue, agent): (i64, &'a str, &'a str, &'a str),
         mut change: impl FnMut(&mut Delta),
     ) {
-        for key in key_refs(cal, arrived, channel, queue, agent) {
-            change(self.0.entry(key).or_default());
-        }
+        let interval = interval_key(arrived, channel, queue);
+        change(self.rows.entry(interval).or_default());
+        let day = DayKey {
+            periods: cal.periods(arrived),
+            channel,
+            queue,
+            agent,
+        };
+        change(self.days.entry(day).or_default());
     }
 
     /// The deltas by owned key, in key order (the order rollup rows are written in).
     pub fn into_sorted(self) -> BTreeMap<Key, Delta> {
-        self.0.into_iter().map(|(k, d)| (k.to_key(), d)).collect()
+        let mut rows = self.rows;
+        for (day, d) in &self.days {
+            for key in day_keys(day) {
+                rows.entry(key).or_default().merge(d);
+            }
+        }
+        rows.into_iter().map(|(k, d)| (k.to_key(), d)).collect()
     }
 }
 
@@ -213,6 +251,13 @@ impl<'a> Deltas<'a> {
 pub struct Delta {
     pub totals: Totals,
     pub removed: Totals,
+}
+
+impl Delta {
+    pub fn merge(&mut self, o: &Delta) {
+        self.totals.merge(&o.totals);
+        self.removed.merge(&o.removed);
+    }
 }
 
 #[derive(sqlx::FromRow)]
