@@ -31,6 +31,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
+/// The allocator of the `kalibra` binary, so that the server measured is the one shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 struct Options {
     evaluations: usize,
     clients: usize,
@@ -401,6 +405,7 @@ async fn run(backend: &str, database_url: String, db: Db, o: &Options) -> Vec<St
         .into_iter()
         .map(|c| c.id)
         .collect();
+    kalibra::memory::keep_freed_memory();
     let app = Application::build_with_db(settings, db.clone())
         .await
         .unwrap();
