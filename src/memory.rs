@@ -30,8 +30,9 @@ pub fn return_freed_memory() {
 }
 
 fn set(option: libmimalloc_sys::mi_option_t, value: c_long) {
-    // SAFETY: sets one of mimalloc's tuning parameters; called once at start, before the
-    // command's threads allocate (mimalloc does not guard options against concurrent sets).
+    // SAFETY: writes one word of mimalloc's table of tuning parameters, which its allocations
+    // read; called once, as a command starts its work, and never from two threads at once
+    // (mimalloc does not guard options against concurrent sets).
     unsafe { libmimalloc_sys::mi_option_set(option, value) }
 }
 
