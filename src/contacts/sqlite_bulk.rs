@@ -66,11 +66,6 @@ pub async fn existing(
     .await
 }
 
-/// `VALUES (?1, ?2, …)`: one row of `width` parameters.
-fn values_clause(width: usize) -> String {
-    values_rows(width, 1)
-}
-
 /// `VALUES (?1, …, ?width), (…), …`: `rows` rows of `width` parameters, numbered in order.
 fn values_rows(width: usize, rows: usize) -> String {
     let row = |r: usize| {
@@ -217,7 +212,7 @@ pub async fn write_rollups(
 ) -> Result<(), sqlx::Error> {
     const WIDTH: usize = 6 + 26;
     with_connection(conn, |c| {
-        let mut write = raw::Statement::prepare(c, &sql(&values_clause(WIDTH)))?;
+        let mut write = raw::Statement::prepare(c, &sql(&values_rows(WIDTH, 1)))?;
         let mut values = Vec::with_capacity(WIDTH);
         for (k, d) in rows {
             values.clear();
@@ -355,3 +350,15 @@ pub async fn page_cache(conn: &mut SqliteConnection, kib: u32) -> Result<(), sql
 /// The page cache of a connection storing a batch, and of one in the pool.
 pub const BATCH_CACHE_KIB: u32 = 65_536;
 pub const IDLE_CACHE_KIB: u32 = 2_000;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rows_of_parameters_are_numbered_in_order() {
+        assert_eq!(super::values_rows(3, 1), "VALUES (?1, ?2, ?3)");
+        assert_eq!(
+            super::values_rows(2, 3),
+            "VALUES (?1, ?2), (?3, ?4), (?5, ?6)"
+        );
+    }
+}
