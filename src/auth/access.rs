@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use crate::domain::{Email, GrantId, Locale, PersonId, ProgramId, Role, TeamId, TokenId};
-use crate::on_db;
-use crate::store::Db;
+use crate::store::{Conn, Db};
+use crate::{on_conn, on_db};
 
 /// One role grant, with the program its team belongs to resolved.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -205,9 +205,14 @@ impl GrantRow {
 
 /// The grants of a person with each scope's program and name resolved.
 pub async fn load_grants(db: &Db, person: PersonId) -> Result<Vec<GrantView>, sqlx::Error> {
+    grants_on(&mut db.acquire().await?.conn(), person).await
+}
+
+/// [`load_grants`], read on `c`.
+async fn grants_on(c: &mut Conn<'_>, person: PersonId) -> Result<Vec<GrantView>, sqlx::Error> {
     let sql = format!("{GRANTS_SQL} WHERE g.person_id = $1 ORDER BY g.id");
     let rows: Vec<GrantRow> =
-        on_db!(db, p => sqlx::query_as(&sql).bind(person).fetch_all(p).await)?;
+        on_conn!(c, p => sqlx::query_as(&sql).bind(person).fetch_all(p).await)?;
     Ok(rows
         .into_iter()
         .filter_map(|r| r.into_view().map(|(_, g)| g))
@@ -223,13 +228,13 @@ pub async fn all_grants(db: &Db) -> Result<Vec<(PersonId, GrantView)>, sqlx::Err
 
 /// Build the principal of an active person, or `None` when the person is gone or deactivated.
 pub async fn load_principal(
-    db: &Db,
+    c: &mut Conn<'_>,
     person: PersonId,
     via: AuthVia,
 ) -> Result<Option<Principal>, sqlx::Error> {
     const SQL: &str = "SELECT email, name, locale FROM people WHERE id = $1 AND active = TRUE";
     let row: Option<PersonRow> =
-        on_db!(db, p => sqlx::query_as(SQL).bind(person).fetch_optional(p).await)?;
+        on_conn!(c, p => sqlx::query_as(SQL).bind(person).fetch_optional(p).await)?;
     let Some(row) = row else { return Ok(None) };
     let Ok(email) = Email::parse(&row.email) else {
         return Ok(None);
@@ -239,7 +244,7 @@ pub async fn load_principal(
         email,
         name: row.name,
         locale: row.locale.as_deref().and_then(Locale::parse),
-        grants: load_grants(db, person).await?,
+        grants: grants_on(c, person).await?,
         via,
     }))
 }

@@ -46,12 +46,14 @@ async fn principal_for(
     meta: &RequestMeta,
 ) -> Result<Option<Principal>, AppError> {
     if let Some(secret) = bearer(headers) {
-        let Some((tok, audit_use)) = tokens::resolve(&app.db, secret).await? else {
+        let mut c = app.db.acquire().await?;
+        let Some((tok, audit_use)) = tokens::resolve(&mut c.conn(), secret).await? else {
             return Err(AppError::Unauthenticated);
         };
-        let p = load_principal(&app.db, tok.person_id, AuthVia::Token { id: tok.id })
+        let p = load_principal(&mut c.conn(), tok.person_id, AuthVia::Token { id: tok.id })
             .await?
             .ok_or(AppError::Unauthenticated)?;
+        drop(c);
         if audit_use {
             let actor = actor_of(&p, meta);
             audit::record_alone(
@@ -67,14 +69,15 @@ async fn principal_for(
     let Some(cookie) = jar.get(sessions::COOKIE) else {
         return Ok(None);
     };
-    let Some(s) = sessions::resolve(&app.db, cookie.value()).await? else {
+    let mut c = app.db.acquire().await?;
+    let Some(s) = sessions::resolve(&mut c.conn(), cookie.value()).await? else {
         return Ok(None);
     };
     let via = AuthVia::Session {
         id_hash: s.id_hash,
         csrf: s.csrf_token,
     };
-    Ok(load_principal(&app.db, s.person_id, via).await?)
+    Ok(load_principal(&mut c.conn(), s.person_id, via).await?)
 }
 
 pub fn actor_of(p: &Principal, meta: &RequestMeta) -> Actor {

@@ -3,8 +3,8 @@
 
 use super::secret::{fingerprint, random_token};
 use crate::domain::{PersonId, Timestamp, now};
-use crate::store::{Db, Tx};
-use crate::{on_db, on_tx};
+use crate::store::{Conn, Db, Tx};
+use crate::{on_conn, on_db, on_tx};
 
 pub const COOKIE: &str = "kalibra_session";
 
@@ -51,17 +51,20 @@ pub async fn create(
 }
 
 /// The live session for a cookie value. Marks it seen at most once a minute.
-pub async fn resolve(db: &Db, cookie_value: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+pub async fn resolve(
+    c: &mut Conn<'_>,
+    cookie_value: &str,
+) -> Result<Option<SessionRow>, sqlx::Error> {
     const SQL: &str = "SELECT id_hash, person_id, csrf_token, last_seen_at FROM sessions \
                        WHERE id_hash = $1 AND expires_at > $2";
     let id_hash = fingerprint(cookie_value);
     let t = now();
     let row: Option<SessionRow> =
-        on_db!(db, p => sqlx::query_as(SQL).bind(&id_hash).bind(t).fetch_optional(p).await)?;
+        on_conn!(c, p => sqlx::query_as(SQL).bind(&id_hash).bind(t).fetch_optional(p).await)?;
     if let Some(r) = row.as_ref().filter(|r| t - r.last_seen_at > 60_000) {
         {
             const TOUCH: &str = "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2";
-            on_db!(db, p => sqlx::query(TOUCH).bind(t).bind(&r.id_hash).execute(p).await.map(|r| r.rows_affected()))?;
+            on_conn!(c, p => sqlx::query(TOUCH).bind(t).bind(&r.id_hash).execute(p).await.map(|r| r.rows_affected()))?;
         }
     }
     Ok(row)

@@ -3,8 +3,8 @@
 
 use super::secret::{fingerprint, random_token};
 use crate::domain::{PersonId, Timestamp, TokenId, format_utc, now};
-use crate::store::{Db, Tx};
-use crate::{on_db, on_tx};
+use crate::store::{Conn, Db, Tx};
+use crate::{on_conn, on_db, on_tx};
 
 pub const PREFIX: &str = "kal_";
 pub const MAX_DAYS: i64 = 730;
@@ -68,20 +68,23 @@ pub struct ResolvedToken {
 
 /// The live token for a bearer secret. `first_use_in_minute` tells the caller to audit the use:
 /// uses are recorded at most once a minute per token.
-pub async fn resolve(db: &Db, secret: &str) -> Result<Option<(ResolvedToken, bool)>, sqlx::Error> {
+pub async fn resolve(
+    c: &mut Conn<'_>,
+    secret: &str,
+) -> Result<Option<(ResolvedToken, bool)>, sqlx::Error> {
     if !secret.starts_with(PREFIX) {
         return Ok(None);
     }
     const SQL: &str = "SELECT id, person_id, last_used_at FROM api_tokens \
                        WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2";
     let t = now();
-    let row: Option<ResolvedToken> = on_db!(db, p => sqlx::query_as(SQL)
+    let row: Option<ResolvedToken> = on_conn!(c, p => sqlx::query_as(SQL)
         .bind(fingerprint(secret)).bind(t).fetch_optional(p).await)?;
     let Some(row) = row else { return Ok(None) };
     let stale = row.last_used_at.is_none_or(|u| t - u > 60_000);
     if stale {
         const TOUCH: &str = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2";
-        on_db!(db, p => sqlx::query(TOUCH).bind(t).bind(row.id).execute(p).await.map(|r| r.rows_affected()))?;
+        on_conn!(c, p => sqlx::query(TOUCH).bind(t).bind(row.id).execute(p).await.map(|r| r.rows_affected()))?;
     }
     Ok(Some((row, stale)))
 }

@@ -193,7 +193,7 @@ async fn principal(db: &Db, email: &str) -> Result<crate::auth::access::Principa
         id_hash: String::new(),
         csrf: String::new(),
     };
-    load_principal(db, person.id, via)
+    load_principal(&mut db.acquire().await?.conn(), person.id, via)
         .await?
         .ok_or(AppError::NotFound)
 }

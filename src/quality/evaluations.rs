@@ -13,9 +13,9 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::Principal;
 use crate::domain::{PersonId, ProgramId, Role, Timestamp, now};
 use crate::kpi::Channel;
-use crate::store::{Db, Tx, is_unique_violation};
+use crate::store::{Conn, Db, Tx, is_unique_violation};
 use crate::web::error::{AppError, AppResult};
-use crate::{on_db, on_tx};
+use crate::{on_conn, on_db, on_tx};
 
 impl From<AnswerError> for AppError {
     fn from(e: AnswerError) -> Self {
@@ -434,16 +434,24 @@ pub(crate) async fn read(db: &Db, id: i64) -> AppResult<Evaluation> {
 
 /// An evaluation with the form version it was made with.
 pub(crate) async fn read_with_form(db: &Db, id: i64) -> AppResult<(Evaluation, FormVersion)> {
+    read_with_form_on(&mut db.acquire().await?.conn(), id).await
+}
+
+/// [`read_with_form`], its five reads on `c`.
+pub(crate) async fn read_with_form_on(
+    c: &mut Conn<'_>,
+    id: i64,
+) -> AppResult<(Evaluation, FormVersion)> {
     let sql = format!(
         "SELECT {COLUMNS} FROM evaluations e JOIN people p ON p.id = e.evaluator_id WHERE e.id = $1"
     );
-    let row: Row = on_db!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?
+    let row: Row = on_conn!(c, t => sqlx::query_as(&sql).bind(id).fetch_optional(t).await)?
         .ok_or(AppError::NotFound)?;
     const ANSWERS: &str = "SELECT criterion_key AS criterion, value, percent, comment \
         FROM evaluation_answers WHERE evaluation_id = $1";
     let mut answers: Vec<StoredAnswer> =
-        on_db!(db, p => sqlx::query_as(ANSWERS).bind(id).fetch_all(p).await)?;
-    let version = forms::version(db, row.form_version_id)
+        on_conn!(c, t => sqlx::query_as(ANSWERS).bind(id).fetch_all(t).await)?;
+    let version = forms::version_on(c, row.form_version_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let order: Vec<&str> = version
@@ -491,8 +499,8 @@ pub(crate) async fn read_with_form(db: &Db, id: i64) -> AppResult<(Evaluation, F
         resolved_at: row.resolved_at,
         resolution: row.resolution,
         resolution_note: row.resolution_note,
-        disputes: super::workflow::disputes_of(db, id).await?,
-        history: super::workflow::history_of(db, id).await?,
+        disputes: super::workflow::disputes_of(c, id).await?,
+        history: super::workflow::history_of(c, id).await?,
     };
     Ok((e, version))
 }

@@ -10,9 +10,9 @@ use super::templates;
 use crate::audit::{self, Actor, Event};
 use crate::domain::{Locale, PersonId, ProgramId, Timestamp, now};
 use crate::kpi::Channel;
-use crate::store::{Db, Tx};
+use crate::store::{Conn, Db, Tx};
 use crate::web::error::{AppError, AppResult};
-use crate::{on_db, on_tx};
+use crate::{on_conn, on_db, on_tx};
 
 impl From<FormError> for AppError {
     fn from(e: FormError) -> Self {
@@ -158,11 +158,16 @@ async fn version_in(tx: &mut Tx, id: i64) -> Result<Option<FormVersion>, sqlx::E
 }
 
 pub async fn version(db: &Db, id: i64) -> Result<Option<FormVersion>, sqlx::Error> {
+    version_on(&mut db.acquire().await?.conn(), id).await
+}
+
+/// [`version`], read on `c`.
+pub async fn version_on(c: &mut Conn<'_>, id: i64) -> Result<Option<FormVersion>, sqlx::Error> {
     let sql = format!(
         "SELECT {VERSION_COLUMNS} FROM form_versions v JOIN forms f ON f.id = v.form_id WHERE v.id = $1"
     );
     let row: Option<VersionRow> =
-        on_db!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
+        on_conn!(c, t => sqlx::query_as(&sql).bind(id).fetch_optional(t).await)?;
     row.map(FormVersion::try_from).transpose()
 }
 

@@ -17,9 +17,9 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::Principal;
 use crate::domain::{PersonId, ProgramId, Role, Timestamp, now};
 use crate::kpi::Channel;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 use crate::web::error::{AppError, AppResult};
-use crate::{on_db, on_tx};
+use crate::{on_conn, on_db, on_tx};
 
 /// How long after submission the agent may dispute.
 pub const DISPUTE_WINDOW_DAYS: i64 = 14;
@@ -55,17 +55,23 @@ pub struct HistoryEntry {
     pub detail: String,
 }
 
-pub(crate) async fn disputes_of(db: &Db, id: i64) -> Result<Vec<DisputedCriterion>, sqlx::Error> {
+pub(crate) async fn disputes_of(
+    c: &mut Conn<'_>,
+    id: i64,
+) -> Result<Vec<DisputedCriterion>, sqlx::Error> {
     const SQL: &str = "SELECT criterion_key AS criterion, original_value, proposed_value, reason, outcome \
         FROM evaluation_disputes WHERE evaluation_id = $1 ORDER BY created_at, criterion_key";
-    on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await)
+    on_conn!(c, t => sqlx::query_as(SQL).bind(id).fetch_all(t).await)
 }
 
-pub(crate) async fn history_of(db: &Db, id: i64) -> Result<Vec<HistoryEntry>, sqlx::Error> {
+pub(crate) async fn history_of(
+    c: &mut Conn<'_>,
+    id: i64,
+) -> Result<Vec<HistoryEntry>, sqlx::Error> {
     const SQL: &str = "SELECT e.at, e.actor_id, p.name AS actor_name, e.action, e.detail \
         FROM evaluation_events e LEFT JOIN people p ON p.id = e.actor_id \
         WHERE e.evaluation_id = $1 ORDER BY e.id";
-    on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_all(p).await)
+    on_conn!(c, t => sqlx::query_as(SQL).bind(id).fetch_all(t).await)
 }
 
 /// Whether the person is the agent the evaluation is about.

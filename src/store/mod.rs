@@ -23,9 +23,13 @@ pub enum Tx {
 /// The writers of one SQLite database in this process, in the order they asked. SQLite lets one
 /// connection write at a time; one that finds the database locked sleeps 1, 2, 5, 10 … 100 ms
 /// between tries, and the lock can sit free while every waiter sleeps. Queued here, the next
-/// writer starts as soon as the last one ends.
-#[derive(Clone, Debug, Default)]
-pub struct WriteQueue(std::sync::Arc<tokio::sync::Mutex<()>>);
+/// writer starts as soon as the last one ends, on a connection of its own: a writer whose turn
+/// came never waits for the readers to give a connection back.
+#[derive(Clone, Debug)]
+pub struct WriteQueue {
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    writer: SqlitePool,
+}
 
 /// A writer's turn, held with its transaction until it commits or is dropped.
 pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
@@ -61,6 +65,47 @@ macro_rules! on_tx {
     };
 }
 
+/// Run `$body` with `$conn` bound to a [`Conn`]'s connection; `$c` is a `&mut Conn`.
+#[macro_export]
+macro_rules! on_conn {
+    ($c:expr, $conn:ident => $body:expr) => {
+        match $c {
+            $crate::store::Conn::Sqlite(c) => {
+                let $conn = &mut **c;
+                $body
+            }
+            $crate::store::Conn::Pg(c) => {
+                let $conn = &mut **c;
+                $body
+            }
+        }
+    };
+}
+
+/// One connection for several statements in a row: a transaction's, or one taken from the pool
+/// with [`Db::acquire`]. A statement run on the pool takes a connection and gives it back, each
+/// a round trip to the connection's thread on SQLite; a few reads in a row on one connection
+/// pay that once.
+pub enum Conn<'c> {
+    Sqlite(&'c mut sqlx::SqliteConnection),
+    Pg(&'c mut sqlx::PgConnection),
+}
+
+/// A connection taken from the pool, given back when dropped.
+pub enum Pooled {
+    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Pg(sqlx::pool::PoolConnection<Postgres>),
+}
+
+impl Pooled {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Pooled::Sqlite(c) => Conn::Sqlite(c),
+            Pooled::Pg(c) => Conn::Pg(c),
+        }
+    }
+}
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -94,12 +139,25 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(60));
+            // A connection in the same process is alive; a ping on taking one is a round trip
+            // to its thread for nothing.
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .test_before_acquire(false)
+                .connect_with(opts.clone())
+                .await
+                .map_err(open)?;
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .test_before_acquire(false)
                 .connect_with(opts)
                 .await
                 .map_err(open)?;
-            Ok(Db::Sqlite(pool, WriteQueue::default()))
+            let queue = WriteQueue {
+                turn: Default::default(),
+                writer,
+            };
+            Ok(Db::Sqlite(pool, queue))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(open)?
@@ -136,8 +194,8 @@ impl Db {
     /// it wait on the busy timeout instead of failing on lock upgrade.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(p, queue) => {
-                let turn = tokio::time::timeout(WRITE_WAIT, queue.0.clone().lock_owned())
+            Db::Sqlite(_, queue) => {
+                let turn = tokio::time::timeout(WRITE_WAIT, queue.turn.clone().lock_owned())
                     .await
                     .map_err(|_| {
                         sqlx::Error::Protocol(format!(
@@ -145,9 +203,17 @@ impl Db {
                             WRITE_WAIT.as_secs()
                         ))
                     })?;
-                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
+                Tx::Sqlite(queue.writer.begin_with("BEGIN IMMEDIATE").await?, turn)
             }
             Db::Pg(p) => Tx::Pg(p.begin().await?),
+        })
+    }
+
+    /// A connection of the pool for several reads in a row (see [`Conn`]).
+    pub async fn acquire(&self) -> Result<Pooled, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(p, _) => Pooled::Sqlite(p.acquire().await?),
+            Db::Pg(p) => Pooled::Pg(p.acquire().await?),
         })
     }
 
@@ -156,11 +222,22 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        if let Db::Sqlite(_, queue) = self {
+            queue.writer.close().await;
+        }
         on_db!(self, p => p.close().await)
     }
 }
 
 impl Tx {
+    /// The transaction's connection, for functions that read through a [`Conn`].
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t, _) => Conn::Sqlite(t),
+            Tx::Pg(t) => Conn::Pg(t),
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t, _turn) => t.commit().await,
@@ -232,5 +309,32 @@ mod tests {
         }
         let n: i64 = crate::on_db!(&db, p => sqlx::query_scalar("SELECT COUNT(*) FROM n").fetch_one(p).await).unwrap();
         assert_eq!(n, 12);
+    }
+
+    /// A writer has a connection of its own: with every reader's connection taken, a write
+    /// still begins, commits, and is seen.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_does_not_wait_for_readers_connections() {
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("w.db").display());
+        let db = super::Db::connect(&url).await.unwrap();
+        crate::on_db!(&db, p => sqlx::query("CREATE TABLE n (v INTEGER)").execute(p).await.map(|_| ()))
+            .unwrap();
+        let mut readers = Vec::new();
+        for _ in 0..8 {
+            readers.push(db.acquire().await.unwrap());
+        }
+        let write = async {
+            let mut tx = db.begin().await?;
+            crate::on_tx!(&mut tx, t => sqlx::query("INSERT INTO n VALUES (1)").execute(t).await.map(|_| ()))?;
+            tx.commit().await
+        };
+        tokio::time::timeout(Duration::from_secs(5), write)
+            .await
+            .expect("the write began while the readers held every connection")
+            .unwrap();
+        let n: i64 = crate::on_conn!(&mut readers[0].conn(), c => sqlx::query_scalar("SELECT COUNT(*) FROM n").fetch_one(c).await).unwrap();
+        assert_eq!(n, 1);
     }
 }
