@@ -276,16 +276,22 @@ mod tests {
         assert_eq!(super::redact("sqlite:kalibra.db"), "sqlite:kalibra.db");
     }
 
+    /// A fresh SQLite file (in the directory returned) with one table `n (v INTEGER)`.
+    async fn table_n() -> (tempfile::TempDir, super::Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("n.db").display());
+        let db = super::Db::connect(&url).await.unwrap();
+        crate::on_db!(&db, p => sqlx::query("CREATE TABLE n (v INTEGER)").execute(p).await.map(|_| ()))
+            .unwrap();
+        (dir, db)
+    }
+
     /// Writers waiting for their turn hold no connection: while one writes, more writers than
     /// the pool has connections queue up, readers still read, and every writer gets its turn.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn waiting_writers_leave_the_connections_to_readers() {
         use std::time::Duration;
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("q.db").display());
-        let db = super::Db::connect(&url).await.unwrap();
-        crate::on_db!(&db, p => sqlx::query("CREATE TABLE n (v INTEGER)").execute(p).await.map(|_| ()))
-            .unwrap();
+        let (_dir, db) = table_n().await;
         let first = db.begin().await.unwrap();
         let writers: Vec<_> = (0..12)
             .map(|i| {
@@ -316,11 +322,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_writer_does_not_wait_for_readers_connections() {
         use std::time::Duration;
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("w.db").display());
-        let db = super::Db::connect(&url).await.unwrap();
-        crate::on_db!(&db, p => sqlx::query("CREATE TABLE n (v INTEGER)").execute(p).await.map(|_| ()))
-            .unwrap();
+        let (_dir, db) = table_n().await;
         let mut readers = Vec::new();
         for _ in 0..8 {
             readers.push(db.acquire().await.unwrap());
