@@ -82,10 +82,9 @@ macro_rules! on_conn {
     };
 }
 
-/// One connection for several statements in a row: a transaction's, or one taken from the pool
-/// with [`Db::acquire`]. A statement run on the pool takes a connection and gives it back, each
-/// a round trip to the connection's thread on SQLite; a few reads in a row on one connection
-/// pay that once.
+/// One connection for several statements in a row, taken from the pool with [`Db::acquire`].
+/// A statement run on the pool takes a connection and gives it back, each a round trip to the
+/// connection's thread on SQLite; a few reads in a row on one connection pay that once.
 pub enum Conn<'c> {
     Sqlite(&'c mut sqlx::SqliteConnection),
     Pg(&'c mut sqlx::PgConnection),
@@ -230,14 +229,6 @@ impl Db {
 }
 
 impl Tx {
-    /// The transaction's connection, for functions that read through a [`Conn`].
-    pub fn conn(&mut self) -> Conn<'_> {
-        match self {
-            Tx::Sqlite(t, _) => Conn::Sqlite(t),
-            Tx::Pg(t) => Conn::Pg(t),
-        }
-    }
-
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(t, _turn) => t.commit().await,
