@@ -34,6 +34,9 @@ pub struct WriteQueue {
 /// A writer's turn, held with its transaction until it commits or is dropped.
 pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
 
+/// Connections of a SQLite database's pool for reading, beside the writers' one.
+const SQLITE_READERS: u32 = 8;
+
 /// How long a writer waits for its turn, as long as SQLite's own busy timeout.
 const WRITE_WAIT: Duration = Duration::from_secs(10);
 
@@ -140,23 +143,18 @@ impl Db {
                 .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(60));
             // A connection in the same process is alive; a ping on taking one is a round trip
             // to its thread for nothing.
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .test_before_acquire(false)
-                .connect_with(opts.clone())
-                .await
-                .map_err(open)?;
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .test_before_acquire(false)
-                .connect_with(opts)
-                .await
-                .map_err(open)?;
+            let pool_of = |connections| {
+                SqlitePoolOptions::new()
+                    .max_connections(connections)
+                    .test_before_acquire(false)
+                    .connect_with(opts.clone())
+            };
+            let readers = pool_of(SQLITE_READERS).await.map_err(open)?;
             let queue = WriteQueue {
                 turn: Default::default(),
-                writer,
+                writer: pool_of(1).await.map_err(open)?,
             };
-            Ok(Db::Sqlite(pool, queue))
+            Ok(Db::Sqlite(readers, queue))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)
                 .map_err(open)?
@@ -315,7 +313,7 @@ mod tests {
         use std::time::Duration;
         let (_dir, db) = table_n().await;
         let mut readers = Vec::new();
-        for _ in 0..8 {
+        for _ in 0..super::SQLITE_READERS {
             readers.push(db.acquire().await.unwrap());
         }
         let write = async {
