@@ -241,13 +241,29 @@ pub async fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(_) => serve(settings, None).await,
         Command::Demo(a) => serve(settings, Some(a.contacts)).await,
-        Command::Migrate => {
+        Command::Stats(StatsCommand::Agreement(args)) => agreement(args),
+        command => {
             let db = open(&settings).await?;
+            let done = on_database(&db, settings, command).await;
+            // Closed before the process ends, so that the database file alone holds everything
+            // written (SQLite's write-ahead log copied into it).
+            db.close().await;
+            done
+        }
+    }
+}
+
+/// Run a command that works on the database `db`.
+async fn on_database(db: &Db, settings: Settings, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(_) | Command::Demo(_) | Command::Stats(_) => {
+            bail!("this command does not work on an open database")
+        }
+        Command::Migrate => {
             println!(
                 "migrations applied to {}",
                 crate::store::redact(&settings.database_url)
             );
-            db.close().await;
             Ok(())
         }
         Command::User(UserCommand::Create {
@@ -257,9 +273,8 @@ pub async fn run() -> anyhow::Result<()> {
             program,
             team,
         }) => {
-            let db = open(&settings).await?;
             let role = Role::parse(&role)?;
-            let grant = grant_for(&db, role, program.as_deref(), team.as_deref()).await?;
+            let grant = grant_for(db, role, program.as_deref(), team.as_deref()).await?;
             let password = read_password()?;
             let input = PersonInput {
                 email,
@@ -268,10 +283,10 @@ pub async fn run() -> anyhow::Result<()> {
                 locale: None,
             };
             let actor = Actor::cli();
-            let person = crate::people::create(&db, &actor, &input)
+            let person = crate::people::create(db, &actor, &input)
                 .await
                 .map_err(explain)?;
-            crate::people::add_grant(&db, &actor, person.id, &grant)
+            crate::people::add_grant(db, &actor, person.id, &grant)
                 .await
                 .map_err(explain)?;
             println!(
@@ -285,13 +300,12 @@ pub async fn run() -> anyhow::Result<()> {
             name,
             timezone,
         }) => {
-            let db = open(&settings).await?;
             let input = ProgramInput {
                 code,
                 name,
                 timezone,
             };
-            let p = crate::programs::create(&db, &Actor::cli(), &input)
+            let p = crate::programs::create(db, &Actor::cli(), &input)
                 .await
                 .map_err(explain)?;
             println!(
@@ -309,8 +323,7 @@ pub async fn run() -> anyhow::Result<()> {
             response_sla_s,
             fcr_days,
         }) => {
-            let db = open(&settings).await?;
-            let p = crate::programs::find_by_code(&db, &program)
+            let p = crate::programs::find_by_code(db, &program)
                 .await?
                 .with_context(|| format!("no program with code {program}"))?;
             let patch = crate::kpi::KpiSettingsPatch {
@@ -328,33 +341,26 @@ pub async fn run() -> anyhow::Result<()> {
                     kpi: Some(patch),
                     ..Default::default()
                 };
-                crate::programs::update(&db, &Actor::cli(), p.id, &change)
+                crate::programs::update(db, &Actor::cli(), p.id, &change)
                     .await
                     .map_err(explain)?
             };
             println!("{}", serde_json::to_string_pretty(&p.kpi)?);
             Ok(())
         }
-        Command::Stats(StatsCommand::Agreement(args)) => agreement(args),
-        Command::Kpi(args) => {
-            let db = open(&settings).await?;
-            print_kpis(&db, args).await
-        }
+        Command::Kpi(args) => print_kpis(db, args).await,
         Command::Import(ImportCommand::Contacts(args)) => {
-            let db = open(&settings).await?;
-            import_file(&db, args, crate::contacts::mapping::CONTACTS).await
+            import_file(db, args, crate::contacts::mapping::CONTACTS).await
         }
         Command::Import(ImportCommand::Surveys(args)) => {
-            let db = open(&settings).await?;
-            import_file(&db, args, crate::contacts::mapping::SURVEYS).await
+            import_file(db, args, crate::contacts::mapping::SURVEYS).await
         }
         Command::Token(TokenCommand::Create {
             email,
             expires_days,
             name,
         }) => {
-            let db = open(&settings).await?;
-            let person = crate::people::find_by_email(&db, &Email::parse(&email)?)
+            let person = crate::people::find_by_email(db, &Email::parse(&email)?)
                 .await?
                 .with_context(|| format!("no person with e-mail {email}"))?;
             if !person.active {

@@ -8,6 +8,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, PgPool, Postgres, Sqlite, SqlitePool};
 
+use checkpoint::Checkpointer;
+
+mod checkpoint;
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Sqlite(SqlitePool, WriteQueue),
@@ -29,10 +33,14 @@ pub enum Tx {
 pub struct WriteQueue {
     turn: std::sync::Arc<tokio::sync::Mutex<()>>,
     writer: SqlitePool,
+    checkpoints: std::sync::Arc<Checkpointer>,
 }
 
 /// A writer's turn, held with its transaction until it commits or is dropped.
-pub type WriteTurn = tokio::sync::OwnedMutexGuard<()>;
+pub struct WriteTurn {
+    _turn: tokio::sync::OwnedMutexGuard<()>,
+    checkpoints: std::sync::Arc<Checkpointer>,
+}
 
 /// Connections of a SQLite database's pool for reading, beside the writers' one.
 const SQLITE_READERS: u32 = 8;
@@ -143,16 +151,21 @@ impl Db {
                 .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(60));
             // A connection in the same process is alive; a ping on taking one is a round trip
             // to its thread for nothing.
-            let pool_of = |connections| {
+            let pool_of = |connections, opts: &SqliteConnectOptions| {
                 SqlitePoolOptions::new()
                     .max_connections(connections)
                     .test_before_acquire(false)
                     .connect_with(opts.clone())
             };
-            let readers = pool_of(SQLITE_READERS).await.map_err(open)?;
+            let readers = pool_of(SQLITE_READERS, &opts).await.map_err(open)?;
+            // The writer leaves checkpoints to a connection of their own (see `checkpoint`).
+            let writer = opts
+                .clone()
+                .pragma("wal_autocheckpoint", checkpoint::WRITER_FRAMES.to_string());
             let queue = WriteQueue {
                 turn: Default::default(),
-                writer: pool_of(1).await.map_err(open)?,
+                writer: pool_of(1, &writer).await.map_err(open)?,
+                checkpoints: checkpoint::spawn(&opts).await.map_err(open)?,
             };
             Ok(Db::Sqlite(readers, queue))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -200,6 +213,10 @@ impl Db {
                             WRITE_WAIT.as_secs()
                         ))
                     })?;
+                let turn = WriteTurn {
+                    _turn: turn,
+                    checkpoints: queue.checkpoints.clone(),
+                };
                 Tx::Sqlite(queue.writer.begin_with("BEGIN IMMEDIATE").await?, turn)
             }
             Db::Pg(p) => Tx::Pg(p.begin().await?),
@@ -219,8 +236,16 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        if let Db::Sqlite(_, queue) = self {
+        if let Db::Sqlite(readers, queue) = self {
+            queue.checkpoints.close().await;
             queue.writer.close().await;
+            // The last connection to close copies the log into the database file and removes
+            // it, but only if it finds no other connection open at that moment; this copies it
+            // in any case, so that the file alone holds everything.
+            let truncate = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)");
+            if let Err(e) = truncate.execute(readers).await {
+                tracing::warn!(error = %e, "could not copy the write-ahead log on closing");
+            }
         }
         on_db!(self, p => p.close().await)
     }
@@ -229,7 +254,11 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t, _turn) => t.commit().await,
+            Tx::Sqlite(t, turn) => {
+                t.commit().await?;
+                turn.checkpoints.committed();
+                Ok(())
+            }
             Tx::Pg(t) => t.commit().await,
         }
     }
@@ -304,6 +333,60 @@ mod tests {
         }
         let n: i64 = crate::on_db!(&db, p => sqlx::query_scalar("SELECT COUNT(*) FROM n").fetch_one(p).await).unwrap();
         assert_eq!(n, 12);
+    }
+
+    /// Write `pages` pages of 4 KiB into a new table `b` in one transaction.
+    async fn write_pages(db: &super::Db, pages: i64) {
+        let mut tx = db.begin().await.unwrap();
+        const SQL: &str = "CREATE TABLE IF NOT EXISTS b (x BLOB); \
+            WITH RECURSIVE k (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < $1) \
+            INSERT INTO b SELECT randomblob(4000) FROM k";
+        crate::on_tx!(&mut tx, t => sqlx::raw_sql(&SQL.replace("$1", &pages.to_string())).execute(t).await.map(|_| ()))
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// A commit leaves copying the log into the database file to the checkpointer: the
+    /// committing writer returns with the file as it was, and the pages arrive in it soon after.
+    /// (This test's runtime runs one task at a time, so the checkpointer only starts once the
+    /// test waits.)
+    #[tokio::test]
+    async fn a_commit_leaves_the_checkpoint_to_the_checkpointer() {
+        use std::time::Duration;
+        let (dir, db) = table_n().await;
+        let file = dir.path().join("n.db");
+        let size = || std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        write_pages(&db, 2_000).await;
+        assert!(
+            size() < 1 << 20,
+            "the writer checkpointed: {} bytes",
+            size()
+        );
+        let copied = async {
+            while size() < 2_000 * 4_096 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), copied)
+            .await
+            .expect("the checkpointer copied the log");
+    }
+
+    /// Closing the database copies what is left of the log into the database file, so that the
+    /// file alone holds everything.
+    #[tokio::test]
+    async fn closing_the_database_removes_the_log() {
+        let (dir, db) = table_n().await;
+        write_pages(&db, 300).await;
+        assert!(dir.path().join("n.db-wal").exists());
+        db.close().await;
+        let log = std::fs::metadata(dir.path().join("n.db-wal")).map_or(0, |m| m.len());
+        assert_eq!(log, 0, "the log was left with pages in it");
+        let db = super::Db::connect(&format!("sqlite:{}", dir.path().join("n.db").display()))
+            .await
+            .unwrap();
+        let n: i64 = crate::on_db!(&db, p => sqlx::query_scalar("SELECT COUNT(*) FROM b").fetch_one(p).await).unwrap();
+        assert_eq!(n, 300);
     }
 
     /// A writer has a connection of its own: with every reader's connection taken, a write
