@@ -3,14 +3,15 @@
 //! earlier contacts of the same customers, and their shares are added to the rollups. Changed
 //! contacts, rare, are updated one by one and what they touch is recounted from the raw rows.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::backlog;
+use super::calendar::Calendar;
 use super::import::ImportRow;
 use super::recent::RecentContacts;
-use super::repeats;
+use super::repeats::{self, Settled};
 use super::report::KpiSettings;
-use super::rollup::{self, Deltas, SurveyShare, days_of};
+use super::rollup::{self, Delta, Deltas, Key, SurveyShare, days_of};
 use super::sqlite_bulk;
 use super::store::{self, Prepared};
 use crate::domain::{ProgramId, Timestamp, now};
@@ -243,24 +244,55 @@ async fn add_fresh(
     recent: &mut RecentContacts,
 ) -> Result<(), sqlx::Error> {
     let settled = repeats::settle(tx, program, fresh, settings.fcr_days, recent).await?;
-    let (new, ids) = match tx {
+    let mut cal = rollup::calendar(tx, program).await?;
+    // On SQLite the shares are counted on a second thread while the contacts are inserted.
+    let mut count = || count_fresh(&mut cal, fresh, &settled, settings);
+    let (new, ids, (mut rows, backlog)) = match tx {
         Tx::Sqlite(t, _) => {
             let after = last_id(t).await?;
-            let ids =
-                super::sqlite_bulk::insert(t, program, job, at, fresh, &settled.repeats).await?;
-            (NewRows::After(after), ids)
+            let (ids, counted) =
+                sqlite_bulk::insert(t, program, (job, at), (fresh, &settled.repeats), count)
+                    .await?;
+            (NewRows::After(after), ids, counted)
         }
         Tx::Pg(t) => {
+            let counted = count();
             let ids = insert_pg(t, program, job, at, fresh, &settled.repeats).await?;
-            (NewRows::Ids(ids.clone()), ids)
+            (NewRows::Ids(ids.clone()), ids, counted)
         }
     };
     recent.add_new(fresh, &ids, &settled.repeats);
     recent.mark_repeats(&settled.lost);
-    let mut cal = rollup::calendar(tx, program).await?;
     // Earlier contacts that now have a repeat lose their first-contact resolution.
-    let ids: Vec<i64> = settled.lost.iter().map(|n| n.id).collect();
-    repeats::set_repeats(tx, &ids, true).await?;
+    let lost: Vec<i64> = settled.lost.iter().map(|n| n.id).collect();
+    repeats::set_repeats(tx, &lost, true).await?;
+    let surveys = surveys_of_new(tx, program, &new).await?;
+    if !surveys.is_empty() {
+        for p in fresh {
+            let c = &p.contact;
+            if let Some(s) = surveys.get(&c.external_id) {
+                let at = (
+                    c.arrived_ms,
+                    c.channel.as_str(),
+                    c.queue.as_str(),
+                    c.agent.as_str(),
+                );
+                rollup::add_answer(&mut rows, &mut cal, at, *s, None);
+            }
+        }
+    }
+    backlog::add(tx, program, &backlog).await?;
+    rollup::add(tx, program, &rows).await
+}
+
+/// What new contacts add to the rollups (survey answers stored before them aside) and to the
+/// backlog, less the first-contact resolutions their customers' earlier contacts lose.
+fn count_fresh(
+    cal: &mut Calendar,
+    fresh: &[&Prepared],
+    settled: &Settled,
+    settings: &KpiSettings,
+) -> (BTreeMap<Key, Delta>, backlog::Deltas) {
     let mut deltas = Deltas::default();
     for n in &settled.lost {
         if Outcome::parse(&n.outcome).is_ok_and(Outcome::is_answered) {
@@ -270,14 +302,13 @@ async fn add_fresh(
                 n.queue.as_str(),
                 n.agent.as_str(),
             );
-            deltas.each(&mut cal, at, |d| d.removed.fcr.resolved += 1);
+            deltas.each(cal, at, |d| d.removed.fcr.resolved += 1);
         }
     }
-    let surveys = surveys_of_new(tx, program, &new).await?;
     let mut backlog = backlog::Deltas::default();
     for (p, repeat) in fresh.iter().zip(&settled.repeats) {
         if let Some(stay) = p.backlog_stay() {
-            backlog.count(&mut cal, &stay, 1);
+            backlog.count(cal, &stay, 1);
         }
         let c = &p.contact;
         let facts = ContactFacts {
@@ -290,7 +321,6 @@ async fn add_fresh(
             acw_s: c.acw_s,
         };
         let repeat = *repeat;
-        let survey = surveys.get(&c.external_id).copied();
         let at = (
             c.arrived_ms,
             c.channel.as_str(),
@@ -298,13 +328,12 @@ async fn add_fresh(
             c.agent.as_str(),
         );
         let customer = !p.customer_ref.is_empty();
-        deltas.each(&mut cal, at, |d| {
+        deltas.each(cal, at, |d| {
             d.totals
-                .add_contact(&facts, customer, repeat, survey, settings)
+                .add_contact(&facts, customer, repeat, None, settings)
         });
     }
-    backlog::add(tx, program, &backlog).await?;
-    rollup::add(tx, program, &deltas.into_sorted()).await
+    (deltas.into_sorted(), backlog)
 }
 
 // `+column` keeps SQLite's planner from reading the program's rows through an index on the

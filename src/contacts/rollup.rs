@@ -203,6 +203,24 @@ pub fn keys(cal: &mut Calendar, arrived: i64, channel: &str, queue: &str, agent:
     [interval_key(arrived, channel, queue), a, b, c, d, e, f].map(KeyRef::to_key)
 }
 
+/// Count a survey answer in the rollup rows of its contact, arrived at `arrived` on `channel`
+/// in `queue` with `agent`, taking out the answer it replaces.
+pub fn add_answer(
+    deltas: &mut BTreeMap<Key, Delta>,
+    cal: &mut Calendar,
+    (arrived, channel, queue, agent): (i64, &str, &str, &str),
+    answer: SurveyShare,
+    replaced: Option<SurveyShare>,
+) {
+    for key in keys(cal, arrived, channel, queue, agent) {
+        let d = deltas.entry(key).or_default();
+        d.totals.add_survey(answer);
+        if let Some(b) = replaced {
+            d.removed.add_survey(b);
+        }
+    }
+}
+
 /// A batch's changes to the rollups, gathered under keys borrowed from its rows. A contact costs
 /// two hash lookups, its queue's interval and its day's group; each group of a day is added to
 /// its six rows of days, weeks and months once, when the batch is done. A key is copied once

@@ -95,72 +95,91 @@ fn insert_contacts_sql(rows: usize) -> String {
     )
 }
 
-/// Insert contacts new to the database; returns their ids, in order.
-pub async fn insert(
+/// Insert contacts new to the database, and meanwhile run `beside` on a thread of its own (the
+/// connection's thread writes while the other core counts); returns the new ids, in order, and
+/// what `beside` returned.
+pub async fn insert<R: Send>(
     conn: &mut SqliteConnection,
     program: ProgramId,
-    job: i64,
-    at: Timestamp,
-    fresh: &[&Prepared],
-    repeats: &[Option<bool>],
-) -> Result<Vec<i64>, sqlx::Error> {
+    (job, at): (i64, Timestamp),
+    (fresh, repeats): (&[&Prepared], &[Option<bool>]),
+    beside: impl FnOnce() -> R + Send,
+) -> Result<(Vec<i64>, R), sqlx::Error> {
     with_connection(conn, |c| {
-        let mut full = raw::Statement::prepare(c, &insert_contacts_sql(CONTACTS_PER_STATEMENT))?;
-        let mut ids = Vec::with_capacity(fresh.len());
-        for (rows, repeats) in fresh
-            .chunks(CONTACTS_PER_STATEMENT)
-            .zip(repeats.chunks(CONTACTS_PER_STATEMENT))
-        {
-            let texts: Vec<(Option<String>, Option<String>)> = rows
-                .iter()
-                .map(|p| (p.transcript_json(), p.attributes_json()))
-                .collect();
-            let mut values = Vec::with_capacity(CONTACT_WIDTH * rows.len());
-            for ((p, repeat), (transcript, attributes)) in rows.iter().zip(repeats).zip(&texts) {
-                let k = &p.contact;
-                values.extend([
-                    Value::Int(program.0),
-                    Value::Int(job),
-                    Value::Int(at),
-                    Value::Text(&k.external_id),
-                    Value::Text(k.channel.as_str()),
-                    Value::Text(&k.queue),
-                    Value::Text(&k.agent),
-                    Value::Text(&p.customer_ref),
-                    Value::text(k.reason.as_deref()),
-                    Value::Text(k.direction.as_str()),
-                    Value::Int(k.arrived_ms),
-                    Value::int(k.answered_ms),
-                    Value::int(k.ended_ms),
-                    Value::Int(k.wait_s.into()),
-                    Value::Int(k.talk_s.into()),
-                    Value::Int(k.hold_s.into()),
-                    Value::Int(k.acw_s.into()),
-                    Value::int(k.first_response_s.map(i64::from)),
-                    Value::Text(k.outcome.as_str()),
-                    Value::int(k.resolved.map(i64::from)),
-                    Value::text(k.recording_url.as_deref()),
-                    Value::text(transcript.as_deref()),
-                    Value::text(attributes.as_deref()),
-                    Value::Text(&p.hash),
-                    Value::int(repeat.map(i64::from)),
-                ]);
-            }
-            if rows.len() == CONTACTS_PER_STATEMENT {
-                full.execute(&values)?;
-            } else {
-                raw::Statement::prepare(c, &insert_contacts_sql(rows.len()))?.execute(&values)?;
-            }
-            // One statement's rows take consecutive ids: each new row of a table with
-            // AUTOINCREMENT gets one more than the largest id so far, and nothing else writes
-            // to the table in between.
-            let last = c.last_insert_rowid();
-            let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
-            ids.extend(last - count + 1..=last);
-        }
-        Ok(ids)
+        std::thread::scope(|s| {
+            let other = s.spawn(beside);
+            let ids = insert_rows(c, program, (job, at), fresh, repeats);
+            let beside = other
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            Ok((ids?, beside))
+        })
     })
     .await
+}
+
+/// Insert `fresh` with their first-contact flags, fifty to a statement; returns their ids.
+fn insert_rows(
+    c: &rusqlite::Connection,
+    program: ProgramId,
+    (job, at): (i64, Timestamp),
+    fresh: &[&Prepared],
+    repeats: &[Option<bool>],
+) -> rusqlite::Result<Vec<i64>> {
+    let mut full = raw::Statement::prepare(c, &insert_contacts_sql(CONTACTS_PER_STATEMENT))?;
+    let mut ids = Vec::with_capacity(fresh.len());
+    for (rows, repeats) in fresh
+        .chunks(CONTACTS_PER_STATEMENT)
+        .zip(repeats.chunks(CONTACTS_PER_STATEMENT))
+    {
+        let texts: Vec<(Option<String>, Option<String>)> = rows
+            .iter()
+            .map(|p| (p.transcript_json(), p.attributes_json()))
+            .collect();
+        let mut values = Vec::with_capacity(CONTACT_WIDTH * rows.len());
+        for ((p, repeat), (transcript, attributes)) in rows.iter().zip(repeats).zip(&texts) {
+            let k = &p.contact;
+            values.extend([
+                Value::Int(program.0),
+                Value::Int(job),
+                Value::Int(at),
+                Value::Text(&k.external_id),
+                Value::Text(k.channel.as_str()),
+                Value::Text(&k.queue),
+                Value::Text(&k.agent),
+                Value::Text(&p.customer_ref),
+                Value::text(k.reason.as_deref()),
+                Value::Text(k.direction.as_str()),
+                Value::Int(k.arrived_ms),
+                Value::int(k.answered_ms),
+                Value::int(k.ended_ms),
+                Value::Int(k.wait_s.into()),
+                Value::Int(k.talk_s.into()),
+                Value::Int(k.hold_s.into()),
+                Value::Int(k.acw_s.into()),
+                Value::int(k.first_response_s.map(i64::from)),
+                Value::Text(k.outcome.as_str()),
+                Value::int(k.resolved.map(i64::from)),
+                Value::text(k.recording_url.as_deref()),
+                Value::text(transcript.as_deref()),
+                Value::text(attributes.as_deref()),
+                Value::Text(&p.hash),
+                Value::int(repeat.map(i64::from)),
+            ]);
+        }
+        if rows.len() == CONTACTS_PER_STATEMENT {
+            full.execute(&values)?;
+        } else {
+            raw::Statement::prepare(c, &insert_contacts_sql(rows.len()))?.execute(&values)?;
+        }
+        // One statement's rows take consecutive ids: each new row of a table with
+        // AUTOINCREMENT gets one more than the largest id so far, and nothing else writes
+        // to the table in between.
+        let last = c.last_insert_rowid();
+        let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        ids.extend(last - count + 1..=last);
+    }
+    Ok(ids)
 }
 
 /// A contact read as `id, customer_ref, arrived_at, reason, fcr_repeat, outcome, channel, queue,

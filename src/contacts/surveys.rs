@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::import::{ImportError, ImportRequest, ImportRow, RowParser, Summary, import};
 use super::mapping::{FieldError, Mapping};
 use super::record::Record;
-use super::rollup::{Delta, Key, SurveyShare, keys};
+use super::rollup::{Delta, Key, SurveyShare};
 use crate::domain::{ProgramId, now};
 use crate::kpi::{Csat, Nps};
 use crate::on_tx;
@@ -284,13 +284,13 @@ async fn add_to_rollups(
             let Some(&(before, answer)) = touched.get(c.external_id.as_str()) else {
                 continue;
             };
-            for key in keys(&mut cal, c.arrived_at, &c.channel, &c.queue, &c.agent) {
-                let d = deltas.entry(key).or_default();
-                d.totals.add_survey(answer);
-                if let Some(b) = before {
-                    d.removed.add_survey(b);
-                }
-            }
+            let at = (
+                c.arrived_at,
+                c.channel.as_str(),
+                c.queue.as_str(),
+                c.agent.as_str(),
+            );
+            super::rollup::add_answer(&mut deltas, &mut cal, at, answer, before);
         }
     }
     super::rollup::add(tx, program, &deltas).await
