@@ -205,14 +205,10 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Db::Sqlite(_, queue) => {
+                // Waiting longer is what a pool's timeout means: no writer's turn came.
                 let turn = tokio::time::timeout(WRITE_WAIT, queue.turn.clone().lock_owned())
                     .await
-                    .map_err(|_| {
-                        sqlx::Error::Protocol(format!(
-                            "the database is busy: other writers kept it for {} s",
-                            WRITE_WAIT.as_secs()
-                        ))
-                    })?;
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 let turn = WriteTurn {
                     _turn: turn,
                     checkpoints: queue.checkpoints.clone(),
@@ -275,6 +271,24 @@ pub fn redact(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
+    }
+}
+
+/// Whether an error says the database was kept busy by others past the wait allowed: no
+/// connection or write turn came in time, or SQLite found the database locked by another
+/// process for longer than its busy timeout. Nothing was written; the same request can succeed
+/// a moment later.
+pub fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        // SQLITE_BUSY and its extended codes (the primary code in the low byte).
+        sqlx::Error::Database(d) => {
+            d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                && d.code()
+                    .and_then(|c| c.parse::<i32>().ok())
+                    .is_some_and(|c| c & 0xff == 5)
+        }
+        _ => false,
     }
 }
 

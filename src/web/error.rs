@@ -3,7 +3,7 @@
 //! HTML page in the person's language.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::access::Denied;
@@ -33,13 +33,20 @@ pub enum AppError {
     Csrf,
     #[error("too many sign-in attempts; wait a few minutes and try again")]
     Throttled,
+    /// Other writes kept the database past the wait allowed: nothing was changed.
+    #[error("the database is busy with other changes; nothing was changed, try again in a moment")]
+    Busy,
     #[error("something went wrong on our side; the error has been logged")]
     Unexpected(#[from] anyhow::Error),
 }
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        AppError::Unexpected(e.into())
+        if crate::store::is_busy(&e) {
+            AppError::Busy
+        } else {
+            AppError::Unexpected(e.into())
+        }
     }
 }
 
@@ -74,6 +81,7 @@ impl AppError {
             }
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Throttled => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +96,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Csrf => "csrf",
             AppError::Throttled => "throttled",
+            AppError::Busy => "busy",
             AppError::Unexpected(_) => "internal",
         }
     }
@@ -117,9 +126,53 @@ impl IntoResponse for AppError {
         }
         let body = self.body();
         let mut res = (self.status(), Json(body.clone())).into_response();
+        if let AppError::Busy = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
         res.extensions_mut().insert(body);
         res
     }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    /// A database kept busy by other writers answers 503 with a hint to retry, not 500: no
+    /// write turn in time, or SQLite finding the database locked past its busy timeout.
+    #[tokio::test]
+    async fn a_database_kept_busy_answers_503() {
+        use sqlx::{ConnectOptions, Connection};
+        use std::str::FromStr;
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("b.db").display());
+        let opts = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .create_if_missing(true)
+            .busy_timeout(std::time::Duration::ZERO);
+        let mut holder = opts.connect().await.unwrap();
+        let mut other = opts.connect().await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let locked = sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .unwrap_err();
+        for e in [locked, sqlx::Error::PoolTimedOut] {
+            let res = AppError::from(e).into_response();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(res.headers()["retry-after"], "1");
+        }
+        let other_error = AppError::from(sqlx::Error::RowNotFound);
+        assert_eq!(other_error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        holder.close().await.unwrap();
+        other.close().await.unwrap();
+    }
+}

@@ -262,6 +262,7 @@ pub fn error_page(
         "forbidden" => tr.t("error.forbidden"),
         "csrf" => tr.t("error.csrf"),
         "internal" => tr.t("error.internal"),
+        "busy" => tr.t("error.busy"),
         _ => err.message.clone(),
     };
     let title = tr.t("error.title");
