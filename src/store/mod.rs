@@ -389,7 +389,7 @@ mod tests {
     /// Closing the database copies what is left of the log into the database file, so that the
     /// file alone holds everything.
     #[tokio::test]
-    async fn closing_the_database_removes_the_log() {
+    async fn closing_the_database_leaves_everything_in_its_file() {
         let (dir, db) = table_n().await;
         write_pages(&db, 300).await;
         assert!(dir.path().join("n.db-wal").exists());
