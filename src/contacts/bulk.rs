@@ -267,18 +267,16 @@ async fn add_fresh(
     let lost: Vec<i64> = settled.lost.iter().map(|n| n.id).collect();
     repeats::set_repeats(tx, &lost, true).await?;
     let surveys = surveys_of_new(tx, program, &new).await?;
-    if !surveys.is_empty() {
-        for p in fresh {
-            let c = &p.contact;
-            if let Some(s) = surveys.get(&c.external_id) {
-                let at = (
-                    c.arrived_ms,
-                    c.channel.as_str(),
-                    c.queue.as_str(),
-                    c.agent.as_str(),
-                );
-                rollup::add_answer(&mut rows, &mut cal, at, *s, None);
-            }
+    for p in fresh {
+        let c = &p.contact;
+        if let Some(s) = surveys.get(&c.external_id) {
+            let at = (
+                c.arrived_ms,
+                c.channel.as_str(),
+                c.queue.as_str(),
+                c.agent.as_str(),
+            );
+            rollup::add_answer(&mut rows, &mut cal, at, *s, None);
         }
     }
     backlog::add(tx, program, &backlog).await?;

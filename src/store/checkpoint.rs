@@ -68,24 +68,24 @@ pub async fn spawn(opts: &SqliteConnectOptions) -> Result<Arc<Checkpointer>, sql
     let weak = Arc::downgrade(&shared);
     let task = tokio::spawn(async move {
         while let Some(c) = weak.upgrade() {
+            let woke = !c.is_closed()
+                && tokio::time::timeout(IDLE_CHECK, c.commits.notified())
+                    .await
+                    .is_ok();
             if c.is_closed() {
                 break;
             }
-            let woke = tokio::time::timeout(IDLE_CHECK, c.commits.notified())
-                .await
-                .is_ok();
             drop(c);
-            if !woke || weak.upgrade().is_none_or(|c| c.is_closed()) {
-                continue;
+            if woke {
+                // PASSIVE: copy what the log holds without waiting for readers or writers.
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&mut conn)
+                    .await
+                {
+                    tracing::warn!(error = %e, "checkpoint of the write-ahead log failed");
+                }
+                tokio::time::sleep(PAUSE).await;
             }
-            // PASSIVE: copy what the log holds without waiting for readers or writers.
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&mut conn)
-                .await
-            {
-                tracing::warn!(error = %e, "checkpoint of the write-ahead log failed");
-            }
-            tokio::time::sleep(PAUSE).await;
         }
         let _ = conn.close().await;
     });
