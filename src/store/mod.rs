@@ -5,8 +5,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, PgPool, Postgres, Sqlite, SqlitePool};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    SqliteTransactionManager,
+};
+use sqlx::{ConnectOptions, PgPool, Postgres, Sqlite, SqlitePool, TransactionManager};
 
 use checkpoint::Checkpointer;
 
@@ -20,7 +23,7 @@ pub enum Db {
 
 /// A write transaction on either backend.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>, WriteTurn),
+    Sqlite(Writing, WriteTurn),
     Pg(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -28,17 +31,50 @@ pub enum Tx {
 /// connection write at a time; one that finds the database locked sleeps 1, 2, 5, 10 … 100 ms
 /// between tries, and the lock can sit free while every waiter sleeps. Queued here, the next
 /// writer starts as soon as the last one ends, on a connection of its own: a writer whose turn
-/// came never waits for the readers to give a connection back.
+/// came never waits for the readers to give a connection back. The turn is the connection
+/// itself, not one kept in a pool: a pool gives a connection back on a task of its own after a
+/// round trip to the connection's thread, and a writer that blocked on taking it could wait for
+/// a task queued behind itself.
 #[derive(Clone, Debug)]
 pub struct WriteQueue {
-    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
-    writer: SqlitePool,
+    writer: std::sync::Arc<tokio::sync::Mutex<Option<sqlx::SqliteConnection>>>,
+    /// How to open the writers' connection again, should its thread end.
+    writer_options: std::sync::Arc<SqliteConnectOptions>,
     checkpoints: std::sync::Arc<Checkpointer>,
 }
 
-/// A writer's turn, held with its transaction until it commits or is dropped.
+/// A writer's open transaction on the writers' connection, held until it commits or is
+/// dropped; dropped, it is rolled back before the next writer's statements (the connection's
+/// thread runs them in the order they were sent).
+pub struct Writing {
+    conn:
+        tokio::sync::OwnedMappedMutexGuard<Option<sqlx::SqliteConnection>, sqlx::SqliteConnection>,
+    open: bool,
+}
+
+impl std::ops::Deref for Writing {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Writing {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        if self.open {
+            SqliteTransactionManager::start_rollback(&mut self.conn);
+        }
+    }
+}
+
+/// What a writer's commit tells: that the log grew (see `checkpoint`).
 pub struct WriteTurn {
-    _turn: tokio::sync::OwnedMutexGuard<()>,
     checkpoints: std::sync::Arc<Checkpointer>,
 }
 
@@ -151,20 +187,21 @@ impl Db {
                 .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(60));
             // A connection in the same process is alive; a ping on taking one is a round trip
             // to its thread for nothing.
-            let pool_of = |connections, opts: &SqliteConnectOptions| {
-                SqlitePoolOptions::new()
-                    .max_connections(connections)
-                    .test_before_acquire(false)
-                    .connect_with(opts.clone())
-            };
-            let readers = pool_of(SQLITE_READERS, &opts).await.map_err(open)?;
+            let readers = SqlitePoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .test_before_acquire(false)
+                .connect_with(opts.clone())
+                .await
+                .map_err(open)?;
             // The writer leaves checkpoints to a connection of their own (see `checkpoint`).
             let writer = opts
                 .clone()
                 .pragma("wal_autocheckpoint", checkpoint::WRITER_FRAMES.to_string());
             let queue = WriteQueue {
-                turn: Default::default(),
-                writer: pool_of(1, &writer).await.map_err(open)?,
+                writer: std::sync::Arc::new(tokio::sync::Mutex::new(Some(
+                    writer.connect().await.map_err(open)?,
+                ))),
+                writer_options: std::sync::Arc::new(writer),
                 checkpoints: checkpoint::spawn(&opts).await.map_err(open)?,
             };
             Ok(Db::Sqlite(readers, queue))
@@ -206,14 +243,24 @@ impl Db {
         Ok(match self {
             Db::Sqlite(_, queue) => {
                 // Waiting longer is what a pool's timeout means: no writer's turn came.
-                let turn = tokio::time::timeout(WRITE_WAIT, queue.turn.clone().lock_owned())
+                let turn = tokio::time::timeout(WRITE_WAIT, queue.writer.clone().lock_owned())
                     .await
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
+                let mut conn = tokio::sync::OwnedMutexGuard::try_map(turn, Option::as_mut)
+                    .map_err(|_| sqlx::Error::PoolClosed)?;
+                let immediate = || Some("BEGIN IMMEDIATE".into());
+                match to_its_end(SqliteTransactionManager::begin(&mut conn, immediate())) {
+                    Err(sqlx::Error::WorkerCrashed) => {
+                        *conn = queue.writer_options.connect().await?;
+                        to_its_end(SqliteTransactionManager::begin(&mut conn, immediate()))?;
+                    }
+                    begun => begun?,
+                }
+                let writing = Writing { conn, open: true };
                 let turn = WriteTurn {
-                    _turn: turn,
                     checkpoints: queue.checkpoints.clone(),
                 };
-                Tx::Sqlite(queue.writer.begin_with("BEGIN IMMEDIATE").await?, turn)
+                Tx::Sqlite(writing, turn)
             }
             Db::Pg(p) => Tx::Pg(p.begin().await?),
         })
@@ -234,7 +281,11 @@ impl Db {
     pub async fn close(&self) {
         if let Db::Sqlite(readers, queue) = self {
             queue.checkpoints.close().await;
-            queue.writer.close().await;
+            if let Some(writer) = queue.writer.lock().await.take()
+                && let Err(e) = sqlx::Connection::close(writer).await
+            {
+                tracing::warn!(error = %e, "the writers' connection ended badly");
+            }
             // The last connection to close copies the log into the database file and removes
             // it, but only if it finds no other connection open at that moment; this copies it
             // in any case, so that the file alone holds everything.
@@ -250,8 +301,9 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t, turn) => {
-                to_its_end(t.commit())?;
+            Tx::Sqlite(mut t, turn) => {
+                to_its_end(SqliteTransactionManager::commit(&mut t))?;
+                t.open = false;
                 turn.checkpoints.committed();
                 Ok(())
             }
@@ -356,6 +408,26 @@ mod tests {
         }
         let n: i64 = crate::on_db!(&db, p => sqlx::query_scalar("SELECT COUNT(*) FROM n").fetch_one(p).await).unwrap();
         assert_eq!(n, 12);
+    }
+
+    /// A write transaction dropped without its commit is rolled back, and the next writer
+    /// finds the writers' connection free and the table as it was.
+    #[tokio::test]
+    async fn a_dropped_write_is_rolled_back_before_the_next() {
+        let (_dir, db) = table_n().await;
+        let insert = "INSERT INTO n VALUES ($1)";
+        let mut dropped = db.begin().await.unwrap();
+        crate::on_tx!(&mut dropped, t => sqlx::query(insert).bind(1).execute(t).await.map(|_| ()))
+            .unwrap();
+        drop(dropped);
+        let mut tx = db.begin().await.unwrap();
+        crate::on_tx!(&mut tx, t => sqlx::query(insert).bind(2).execute(t).await.map(|_| ()))
+            .unwrap();
+        tx.commit().await.unwrap();
+        let stored: Vec<i64> =
+            crate::on_db!(&db, p => sqlx::query_scalar("SELECT v FROM n").fetch_all(p).await)
+                .unwrap();
+        assert_eq!(stored, [2]);
     }
 
     /// Write `pages` pages of 4 KiB into a new table `b` in one transaction.
