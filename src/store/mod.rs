@@ -81,8 +81,12 @@ pub struct WriteTurn {
 /// Connections of a SQLite database's pool for reading, beside the writers' one.
 const SQLITE_READERS: u32 = 8;
 
-/// How long a writer waits for its turn, as long as SQLite's own busy timeout.
+/// How long a writer waits for its turn, and then for a writer of another process to let go of
+/// the database, each as long as SQLite's own busy timeout.
 const WRITE_WAIT: Duration = Duration::from_secs(10);
+
+/// How long a writer waits before it tries again to take a database another process writes.
+const LOCKED_PAUSE: Duration = Duration::from_millis(2);
 
 /// Run `$body` with `$pool` bound to the backend's pool.
 #[macro_export]
@@ -196,6 +200,7 @@ impl Db {
             // The writer leaves checkpoints to a connection of their own (see `checkpoint`).
             let writer = opts
                 .clone()
+                .busy_timeout(Duration::ZERO)
                 .pragma("wal_autocheckpoint", checkpoint::WRITER_FRAMES.to_string());
             let queue = WriteQueue {
                 writer: std::sync::Arc::new(tokio::sync::Mutex::new(Some(
@@ -248,13 +253,21 @@ impl Db {
                     .map_err(|_| sqlx::Error::PoolTimedOut)?;
                 let mut conn = tokio::sync::OwnedMutexGuard::try_map(turn, Option::as_mut)
                     .map_err(|_| sqlx::Error::PoolClosed)?;
-                let immediate = || Some("BEGIN IMMEDIATE".into());
-                match to_its_end(SqliteTransactionManager::begin(&mut conn, immediate())) {
-                    Err(sqlx::Error::WorkerCrashed) => {
-                        *conn = queue.writer_options.connect().await?;
-                        to_its_end(SqliteTransactionManager::begin(&mut conn, immediate()))?;
+                // A writer of another process may hold SQLite's lock: its busy wait would hold
+                // this thread, so the writers' connection has none, and this one waits here.
+                let waited = tokio::time::Instant::now();
+                loop {
+                    let immediate = Some("BEGIN IMMEDIATE".into());
+                    match to_its_end(SqliteTransactionManager::begin(&mut conn, immediate)) {
+                        Ok(()) => break,
+                        Err(e) if is_busy(&e) && waited.elapsed() < WRITE_WAIT => {
+                            tokio::time::sleep(LOCKED_PAUSE).await;
+                        }
+                        Err(sqlx::Error::WorkerCrashed) => {
+                            *conn = queue.writer_options.connect().await?;
+                        }
+                        Err(e) => return Err(e),
                     }
-                    begun => begun?,
                 }
                 let writing = Writing { conn, open: true };
                 let turn = WriteTurn {
@@ -428,6 +441,43 @@ mod tests {
             crate::on_db!(&db, p => sqlx::query_scalar("SELECT v FROM n").fetch_all(p).await)
                 .unwrap();
         assert_eq!(stored, [2]);
+    }
+
+    /// While another process writes, a writer waits for the database without holding its
+    /// thread (this test's runtime has one), and writes once the other is done.
+    #[tokio::test]
+    async fn a_writer_waits_for_another_process_without_its_thread() {
+        use sqlx::{ConnectOptions, Connection};
+        use std::str::FromStr;
+        use std::time::Duration;
+        let (dir, db) = table_n().await;
+        let url = format!("sqlite:{}", dir.path().join("n.db").display());
+        let mut other = super::SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        let writer = tokio::spawn(async move {
+            let mut tx = db.begin().await?;
+            crate::on_tx!(&mut tx, t => sqlx::query("INSERT INTO n VALUES (7)").execute(t).await.map(|_| ()))?;
+            tx.commit().await?;
+            crate::on_db!(&db, p => sqlx::query_scalar::<_, i64>("SELECT v FROM n").fetch_all(p).await)
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !writer.is_finished(),
+            "the writer wrote while the other held the lock"
+        );
+        sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+        other.close().await.unwrap();
+        let stored = tokio::time::timeout(Duration::from_secs(5), writer)
+            .await
+            .expect("the writer wrote once the other was done");
+        assert_eq!(stored.unwrap().unwrap(), [7]);
     }
 
     /// Write `pages` pages of 4 KiB into a new table `b` in one transaction.
