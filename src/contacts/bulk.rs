@@ -50,7 +50,7 @@ pub async fn store_batch(
     lock_program(tx, program).await?;
     recent.begin_batch(tx, program).await?;
     let settings = &crate::programs::kpi_settings_in(tx, program).await?;
-    if let Tx::Sqlite(t, _) = tx {
+    if let Tx::Sqlite(t) = tx {
         sqlite_bulk::page_cache(t, sqlite_bulk::BATCH_CACHE_KIB).await?;
     }
     let existing = existing(tx, program, batch).await?;
@@ -72,7 +72,7 @@ pub async fn store_batch(
         // Changed arrivals, customers and reasons move flags this does not follow.
         recent.forget();
     }
-    if let Tx::Sqlite(t, _) = tx {
+    if let Tx::Sqlite(t) = tx {
         sqlite_bulk::page_cache(t, sqlite_bulk::IDLE_CACHE_KIB).await?;
     }
     Ok(out)
@@ -103,7 +103,7 @@ async fn any_in_range(
     batch: &[Prepared],
 ) -> Result<bool, sqlx::Error> {
     let found: Option<i32> = match tx {
-        Tx::Sqlite(t, _) => {
+        Tx::Sqlite(t) => {
             // Text compares byte by byte in SQLite (BINARY), as `str` does.
             let (Some(least), Some(greatest)) = (
                 batch.iter().map(|p| p.key()).min(),
@@ -146,7 +146,7 @@ async fn existing(
         return Ok(HashMap::new());
     }
     match tx {
-        Tx::Sqlite(t, _) => {
+        Tx::Sqlite(t) => {
             let ids: Vec<&str> = batch.iter().map(|p| p.key()).collect();
             super::sqlite_bulk::existing(t, program, &ids).await
         }
@@ -219,7 +219,7 @@ impl NewRows {
 macro_rules! with_new_rows {
     ($tx:expr, $new:expr, $query:expr, |$q:ident| $rest:expr) => {
         match ($tx, $new) {
-            (Tx::Sqlite(t, _), NewRows::After(after)) => {
+            (Tx::Sqlite(t), NewRows::After(after)) => {
                 let $q = $query.bind(*after);
                 let t = &mut **t;
                 $rest(t).await
@@ -248,7 +248,7 @@ async fn add_fresh(
     // On SQLite the shares are counted on a second thread while the contacts are inserted.
     let mut count = || count_fresh(&mut cal, fresh, &settled, settings);
     let (new, ids, (mut rows, backlog)) = match tx {
-        Tx::Sqlite(t, _) => {
+        Tx::Sqlite(t) => {
             let after = last_id(t).await?;
             let (ids, counted) =
                 sqlite_bulk::insert(t, program, (job, at), (fresh, &settled.repeats), count)

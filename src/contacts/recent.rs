@@ -172,7 +172,7 @@ impl RecentContacts {
             }
         };
         match tx {
-            Tx::Sqlite(t, _) => {
+            Tx::Sqlite(t) => {
                 super::sqlite_bulk::contacts_between(t, program, span, limit, &mut add).await?;
             }
             Tx::Pg(t) => {

@@ -51,7 +51,7 @@ pub async fn contacts_of(
     windows: &[Window<'_>],
 ) -> Result<Vec<Neighbour>, sqlx::Error> {
     match tx {
-        Tx::Sqlite(t, _) => super::sqlite_bulk::neighbours(t, program, windows).await,
+        Tx::Sqlite(t) => super::sqlite_bulk::neighbours(t, program, windows).await,
         Tx::Pg(t) => {
             // Driven by the list, one index probe per customer and week. (`+ 0` keeps the
             // planner, whose statistics lag while the table grows, off the arrival index.)
@@ -167,7 +167,7 @@ pub async fn set_repeats(tx: &mut Tx, ids: &[i64], repeat: bool) -> Result<(), s
         return Ok(());
     }
     match tx {
-        Tx::Sqlite(t, _) => super::sqlite_bulk::set_repeats(t, ids, repeat).await,
+        Tx::Sqlite(t) => super::sqlite_bulk::set_repeats(t, ids, repeat).await,
         Tx::Pg(t) => sqlx::query("UPDATE contacts SET fcr_repeat = $1 WHERE id = ANY($2)")
             .bind(repeat)
             .bind(ids)

@@ -310,7 +310,7 @@ where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
     match tx {
-        Tx::Sqlite(t, _) => super::sqlite_bulk::read_rows(t, sql, args, sqlite_map).await,
+        Tx::Sqlite(t) => super::sqlite_bulk::read_rows(t, sql, args, sqlite_map).await,
         Tx::Pg(t) => {
             sqlx::query_as(sql)
                 .bind(args[0])
@@ -565,7 +565,7 @@ pub async fn add(
     }
     let rows: Vec<(&Key, &Delta)> = deltas.iter().collect();
     match tx {
-        Tx::Sqlite(t, _) => {
+        Tx::Sqlite(t) => {
             // Prepared statements of many rows each: sqlx binds many parameters slowly.
             super::sqlite_bulk::write_rollups(t, &add_statement, program, &rows).await
         }
@@ -867,7 +867,7 @@ pub async fn rebuild_in(
     const SPAN: &str =
         "SELECT MIN(arrived_at), MAX(arrived_at), COUNT(*) FROM contacts WHERE program_id = $1";
     const CLEAR: &str = "DELETE FROM contact_rollups WHERE program_id = $1";
-    if let Tx::Sqlite(t, _) = tx {
+    if let Tx::Sqlite(t) = tx {
         super::sqlite_bulk::page_cache(t, super::sqlite_bulk::BATCH_CACHE_KIB).await?;
     }
     let (first, last, count): (Option<i64>, Option<i64>, i64) =
@@ -887,7 +887,7 @@ pub async fn rebuild_in(
     if also.backlog {
         super::backlog::rebuild_in(tx, program, &mut cal).await?;
     }
-    if let Tx::Sqlite(t, _) = tx {
+    if let Tx::Sqlite(t) = tx {
         super::sqlite_bulk::page_cache(t, super::sqlite_bulk::IDLE_CACHE_KIB).await?;
     }
     Ok(u64::try_from(count).unwrap_or(0))

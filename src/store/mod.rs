@@ -23,7 +23,7 @@ pub enum Db {
 
 /// A write transaction on either backend.
 pub enum Tx {
-    Sqlite(Writing, WriteTurn),
+    Sqlite(Writing),
     Pg(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -45,11 +45,12 @@ pub struct WriteQueue {
 
 /// A writer's open transaction on the writers' connection, held until it commits or is
 /// dropped; dropped, it is rolled back before the next writer's statements (the connection's
-/// thread runs them in the order they were sent).
+/// thread runs them in the order they were sent). Its commit wakes the checkpointer.
 pub struct Writing {
     conn:
         tokio::sync::OwnedMappedMutexGuard<Option<sqlx::SqliteConnection>, sqlx::SqliteConnection>,
     open: bool,
+    checkpoints: std::sync::Arc<Checkpointer>,
 }
 
 impl std::ops::Deref for Writing {
@@ -71,11 +72,6 @@ impl Drop for Writing {
             SqliteTransactionManager::start_rollback(&mut self.conn);
         }
     }
-}
-
-/// What a writer's commit tells: that the log grew (see `checkpoint`).
-pub struct WriteTurn {
-    checkpoints: std::sync::Arc<Checkpointer>,
 }
 
 /// Connections of a SQLite database's pool for reading, beside the writers' one.
@@ -104,7 +100,7 @@ macro_rules! on_db {
 macro_rules! on_tx {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::store::Tx::Sqlite(t, _) => {
+            $crate::store::Tx::Sqlite(t) => {
                 let $conn = &mut **t;
                 $crate::store::to_its_end(async { $body })
             }
@@ -269,11 +265,11 @@ impl Db {
                         Err(e) => return Err(e),
                     }
                 }
-                let writing = Writing { conn, open: true };
-                let turn = WriteTurn {
+                Tx::Sqlite(Writing {
+                    conn,
+                    open: true,
                     checkpoints: queue.checkpoints.clone(),
-                };
-                Tx::Sqlite(writing, turn)
+                })
             }
             Db::Pg(p) => Tx::Pg(p.begin().await?),
         })
@@ -314,10 +310,10 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(mut t, turn) => {
+            Tx::Sqlite(mut t) => {
                 to_its_end(SqliteTransactionManager::commit(&mut t))?;
                 t.open = false;
-                turn.checkpoints.committed();
+                t.checkpoints.committed();
                 Ok(())
             }
             Tx::Pg(t) => t.commit().await,
