@@ -238,8 +238,8 @@ impl Db {
     }
 
     /// A write transaction. On SQLite it waits for its turn among this process's writers, then
-    /// takes the write lock up front (`BEGIN IMMEDIATE`), so a writer of another process makes
-    /// it wait on the busy timeout instead of failing on lock upgrade.
+    /// takes the write lock up front (`BEGIN IMMEDIATE`), so that a writer of another process
+    /// makes it wait here instead of failing on lock upgrade.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Db::Sqlite(_, queue) => {
@@ -252,6 +252,7 @@ impl Db {
                 // A writer of another process may hold SQLite's lock: its busy wait would hold
                 // this thread, so the writers' connection has none, and this one waits here.
                 let waited = tokio::time::Instant::now();
+                let mut reopened = false;
                 loop {
                     let immediate = Some("BEGIN IMMEDIATE".into());
                     match to_its_end(SqliteTransactionManager::begin(&mut conn, immediate)) {
@@ -259,8 +260,10 @@ impl Db {
                         Err(e) if is_busy(&e) && waited.elapsed() < WRITE_WAIT => {
                             tokio::time::sleep(LOCKED_PAUSE).await;
                         }
-                        Err(sqlx::Error::WorkerCrashed) => {
+                        // Its thread ended (once; a second time is an error to report).
+                        Err(sqlx::Error::WorkerCrashed) if !reopened => {
                             *conn = queue.writer_options.connect().await?;
+                            reopened = true;
                         }
                         Err(e) => return Err(e),
                     }
