@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::forms::{self, FormVersion, VersionStatus};
 use super::scale::AnswerValue;
 use super::scoring::{self, Answer, AnswerError, Scored};
+use super::workflow::HistoryEntry;
 use crate::audit::{self, Actor, Event};
 use crate::auth::Principal;
 use crate::domain::{PersonId, ProgramId, Role, Timestamp, now};
@@ -379,10 +380,10 @@ pub async fn start(
         }
         Err(e) => return Err(e.into()),
     };
-    event(
+    let created = event(
         &mut tx,
         id,
-        user.person_id,
+        user,
         "created",
         &format!("{} v{}", version.name, version.version),
     )
@@ -400,7 +401,43 @@ pub async fn start(
     )
     .await?;
     tx.commit().await?;
-    Ok((read(db, id).await?, true))
+    // What a read would show now, without reading it again.
+    let mut e = Evaluation {
+        id,
+        program_id: c.program_id,
+        contact_id: contact,
+        form_version_id: version.id,
+        kind: input.kind,
+        evaluator_id: user.person_id,
+        evaluator_name: user.name.clone(),
+        agent_id: agent,
+        agent_code: c.agent,
+        channel: channel.as_str().to_owned(),
+        status: Status::Draft,
+        score: None,
+        earned: 0.0,
+        possible: 0.0,
+        failed: false,
+        passed: None,
+        rq: None,
+        comment: String::new(),
+        created_at: at,
+        updated_at: at,
+        submitted_at: None,
+        answers: Vec::new(),
+        missing: Vec::new(),
+        critical_failures: Vec::new(),
+        acknowledged_at: None,
+        disputed_at: None,
+        resolve_by: None,
+        resolved_at: None,
+        resolution: None,
+        resolution_note: String::new(),
+        disputes: Vec::new(),
+        history: vec![created],
+    };
+    rescore(&mut e, &version)?;
+    Ok((e, true))
 }
 
 async fn own_one(
@@ -414,17 +451,25 @@ async fn own_one(
     on_db!(db, p => sqlx::query_scalar(SQL).bind(contact).bind(person).bind(kind.as_str()).fetch_optional(p).await)
 }
 
+/// Adds a step to the evaluation's history; returns it as the history shows it.
 pub(crate) async fn event(
     tx: &mut Tx,
     evaluation: i64,
-    actor: PersonId,
+    actor: &Principal,
     action: &str,
     detail: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<HistoryEntry, sqlx::Error> {
     const SQL: &str = "INSERT INTO evaluation_events (evaluation_id, at, actor_id, action, detail) \
         VALUES ($1, $2, $3, $4, $5)";
-    on_tx!(tx, t => sqlx::query(SQL).bind(evaluation).bind(now()).bind(actor).bind(action).bind(detail).execute(t).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    let at = now();
+    on_tx!(tx, t => sqlx::query(SQL).bind(evaluation).bind(at).bind(actor.person_id).bind(action).bind(detail).execute(t).await.map(|r| r.rows_affected()))?;
+    Ok(HistoryEntry {
+        at,
+        actor_id: Some(actor.person_id),
+        actor_name: Some(actor.name.clone()),
+        action: action.to_owned(),
+        detail: detail.to_owned(),
+    })
 }
 
 /// Reads an evaluation whole, scoring its answers again with its form version.
@@ -449,22 +494,13 @@ pub(crate) async fn read_with_form_on(
         .ok_or(AppError::NotFound)?;
     const ANSWERS: &str = "SELECT criterion_key AS criterion, value, percent, comment \
         FROM evaluation_answers WHERE evaluation_id = $1";
-    let mut answers: Vec<StoredAnswer> =
+    let answers: Vec<StoredAnswer> =
         on_conn!(c, t => sqlx::query_as(ANSWERS).bind(id).fetch_all(t).await)?;
     let version = forms::version_on(c, row.form_version_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let order: Vec<&str> = version
-        .form
-        .criteria()
-        .map(|c| c.spec.key.as_str())
-        .collect();
-    answers.sort_by_key(|a| order.iter().position(|k| *k == a.criterion));
-    let channel = Channel::parse(&row.channel).map_err(|e| anyhow::anyhow!(e.to_string()))?;
-    let scored = scoring::score(&version.form, channel, &as_answers(&answers))
-        .map_err(|e| anyhow::anyhow!("stored answers no longer fit their form: {e}"))?;
     let bad = |what: &str| anyhow::anyhow!("evaluation {id} has an unknown {what}");
-    let e = Evaluation {
+    let mut e = Evaluation {
         id: row.id,
         program_id: row.program_id,
         contact_id: row.contact_id,
@@ -480,19 +516,11 @@ pub(crate) async fn read_with_form_on(
         agent_code: row.agent_code,
         channel: row.channel,
         status: Status::parse(&row.status).ok_or_else(|| bad("status"))?,
-        score: scored.score,
-        earned: scored.earned,
-        possible: scored.possible,
-        failed: scored.failed,
-        passed: scored.passed,
-        rq: scored.rq,
         comment: row.comment,
         created_at: row.created_at,
         updated_at: row.updated_at,
         submitted_at: row.submitted_at,
         answers,
-        missing: scored.missing,
-        critical_failures: scored.critical_failures,
         acknowledged_at: row.acknowledged_at,
         disputed_at: row.disputed_at,
         resolve_by: row.disputed_at.map(super::workflow::resolve_by),
@@ -501,8 +529,42 @@ pub(crate) async fn read_with_form_on(
         resolution_note: row.resolution_note,
         disputes: super::workflow::disputes_of(c, id).await?,
         history: super::workflow::history_of(c, id).await?,
+        // Filled in by `rescore`.
+        score: None,
+        earned: 0.0,
+        possible: 0.0,
+        failed: false,
+        passed: None,
+        rq: None,
+        missing: Vec::new(),
+        critical_failures: Vec::new(),
     };
+    rescore(&mut e, &version)?;
     Ok((e, version))
+}
+
+/// Puts the answers in the form's order and scores them again by their version, as every read
+/// shows them.
+pub(crate) fn rescore(e: &mut Evaluation, version: &FormVersion) -> AppResult<()> {
+    let order: Vec<&str> = version
+        .form
+        .criteria()
+        .map(|c| c.spec.key.as_str())
+        .collect();
+    e.answers
+        .sort_by_key(|a| order.iter().position(|k| *k == a.criterion));
+    let channel = Channel::parse(&e.channel).map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let scored = scoring::score(&version.form, channel, &as_answers(&e.answers))
+        .map_err(|e| anyhow::anyhow!("stored answers no longer fit their form: {e}"))?;
+    e.score = scored.score;
+    e.earned = scored.earned;
+    e.possible = scored.possible;
+    e.failed = scored.failed;
+    e.passed = scored.passed;
+    e.rq = scored.rq;
+    e.missing = scored.missing;
+    e.critical_failures = scored.critical_failures;
+    Ok(())
 }
 
 pub(crate) fn as_answers(stored: &[StoredAnswer]) -> Vec<Answer> {
@@ -584,12 +646,39 @@ async fn own_draft(db: &Db, user: &Principal, id: i64) -> AppResult<(Evaluation,
     Ok((e, version))
 }
 
-async fn store_scores(tx: &mut Tx, id: i64, s: &Scored) -> Result<(), sqlx::Error> {
-    const SQL: &str = "UPDATE evaluations SET score = $1, earned = $2, possible = $3, failed = $4, \
-        passed = $5, rq = $6, updated_at = $7 WHERE id = $8";
-    on_tx!(tx, t => sqlx::query(SQL).bind(s.score).bind(s.earned).bind(s.possible).bind(s.failed)
-        .bind(s.passed).bind(s.rq).bind(now()).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// Whose answers change: a draft's, with its comment, as its evaluator saves it; or any
+/// evaluation's, as a dispute is resolved.
+pub(crate) enum Change<'a> {
+    Draft { comment: &'a str },
+    Resolution,
+}
+
+/// Stores the figures; returns the time of the change, later than any before it (a submission
+/// checks that nothing changed since it read the answers), or `None` when a draft is no more.
+async fn store_scores(
+    tx: &mut Tx,
+    id: i64,
+    s: &Scored,
+    change: &Change<'_>,
+) -> Result<Option<Timestamp>, sqlx::Error> {
+    const SET: &str = "UPDATE evaluations SET score = $1, earned = $2, possible = $3, failed = $4, \
+        passed = $5, rq = $6, updated_at = CASE WHEN updated_at < $7 THEN $7 ELSE updated_at + 1 END";
+    let sql = match change {
+        Change::Draft { .. } => {
+            format!("{SET}, comment = $9 WHERE id = $8 AND status = 'draft' RETURNING updated_at")
+        }
+        Change::Resolution => format!("{SET} WHERE id = $8 RETURNING updated_at"),
+    };
+    on_tx!(tx, t => {
+        let q = sqlx::query_scalar(&sql).bind(s.score).bind(s.earned).bind(s.possible)
+            .bind(s.failed).bind(s.passed).bind(s.rq).bind(now()).bind(id);
+        match change {
+            Change::Draft { comment } => q.bind(*comment),
+            Change::Resolution => q,
+        }
+        .fetch_optional(t)
+        .await
+    })
 }
 
 /// An answer as stored: `n/a`, a number, or the trimmed text.
@@ -603,13 +692,18 @@ pub(crate) fn stored_value(value: &AnswerValue) -> String {
     }
 }
 
-/// Replaces an evaluation's answers and its figures with checked ones.
+/// Replaces an evaluation's answers and its figures with checked ones; returns the answers as
+/// stored and the time of the change, or `None` when a draft is no more (nothing changed).
 pub(crate) async fn write_answers(
     tx: &mut Tx,
     id: i64,
     answers: &[Answer],
     scored: &Scored,
-) -> Result<(), sqlx::Error> {
+    change: &Change<'_>,
+) -> Result<Option<(Vec<StoredAnswer>, Timestamp)>, sqlx::Error> {
+    let Some(at) = store_scores(tx, id, scored, change).await? else {
+        return Ok(None);
+    };
     const CLEAR: &str = "DELETE FROM evaluation_answers WHERE evaluation_id = $1";
     on_tx!(tx, t => sqlx::query(CLEAR).bind(id).execute(t).await.map(|_| ()))?;
     // A statement for up to 200 of them (a form has a dozen criteria or more; 1,000 values
@@ -638,7 +732,16 @@ pub(crate) async fn write_answers(
             q.build().execute(t).await.map(|_| ())
         })?;
     }
-    store_scores(tx, id, scored).await
+    let stored = rows
+        .iter()
+        .map(|(answer, percent)| StoredAnswer {
+            criterion: answer.criterion.clone(),
+            value: stored_value(&answer.value),
+            percent: *percent,
+            comment: answer.comment.clone(),
+        })
+        .collect();
+    Ok(Some((stored, at)))
 }
 
 /// Saves a draft's answers and comment; answers that do not fit the form are refused whole.
@@ -654,22 +757,51 @@ pub async fn save(db: &Db, user: &Principal, id: i64, input: &SaveInput) -> AppR
     let scored = scoring::score(&version.form, channel, &input.answers)?;
     let mut tx = db.begin().await?;
     // Another request may have submitted it meanwhile: only a draft is changed.
-    const STILL_DRAFT: &str =
-        "UPDATE evaluations SET comment = $1 WHERE id = $2 AND status = 'draft'";
-    let changed = on_tx!(&mut tx, t => sqlx::query(STILL_DRAFT).bind(&input.comment).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
-    if changed == 0 {
+    let draft = Change::Draft {
+        comment: &input.comment,
+    };
+    let Some((answers, at)) = write_answers(&mut tx, id, &input.answers, &scored, &draft).await?
+    else {
         return Err(AppError::Conflict {
             field: None,
             message: "the evaluation was submitted and can no longer be edited".into(),
         });
-    }
-    write_answers(&mut tx, id, &input.answers, &scored).await?;
+    };
     tx.commit().await?;
-    read(db, id).await
+    // What a read would show now, without reading it again.
+    let mut e = e;
+    e.comment.clone_from(&input.comment);
+    e.answers = answers;
+    e.updated_at = at;
+    rescore(&mut e, &version)?;
+    Ok(e)
 }
 
 /// Submits a complete draft: every criterion that applies has an answer.
 pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppResult<Evaluation> {
+    // A save between reading the draft and submitting it makes this read it again: the
+    // submission counts the answers it stores.
+    for _ in 0..SUBMIT_TRIES {
+        if let Some(e) = try_submit(db, user, actor, id).await? {
+            return Ok(e);
+        }
+    }
+    Err(AppError::Conflict {
+        field: None,
+        message: "the evaluation kept changing while it was being submitted; try again".into(),
+    })
+}
+
+/// How often a submission reads a draft changed under it again.
+const SUBMIT_TRIES: usize = 3;
+
+/// [`submit`]; `None` when the draft changed since it was read.
+async fn try_submit(
+    db: &Db,
+    user: &Principal,
+    actor: &Actor,
+    id: i64,
+) -> AppResult<Option<Evaluation>> {
     let (e, version) = own_draft(db, user, id).await?;
     if let Some(first) = e.missing.first() {
         return Err(AppError::InvalidAt {
@@ -686,19 +818,18 @@ pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppRes
     let mut after = e.clone();
     after.status = Status::Submitted;
     after.submitted_at = Some(at);
+    after.updated_at = at;
     let mut tx = db.begin().await?;
     const SQL: &str = "UPDATE evaluations SET status = 'submitted', submitted_at = $1, updated_at = $1 \
-        WHERE id = $2 AND status = 'draft'";
-    let changed = on_tx!(&mut tx, t => sqlx::query(SQL).bind(at).bind(id).execute(t).await.map(|r| r.rows_affected()))?;
+        WHERE id = $2 AND status = 'draft' AND updated_at = $3";
+    let changed = on_tx!(&mut tx, t => sqlx::query(SQL).bind(at).bind(id).bind(e.updated_at).execute(t).await.map(|r| r.rows_affected()))?;
     if changed == 0 {
-        return Err(AppError::Conflict {
-            field: None,
-            message: "the evaluation was already submitted".into(),
-        });
+        // Submitted meanwhile (the next read says so), or saved.
+        return Ok(None);
     }
     let share = super::rollup::share(&after, &version.form, tz);
+    let score = e.score.map(scoring::display).unwrap_or_else(|| "–".into());
     if let (Kind::Evaluation, Some(agent)) = (e.kind, e.agent_id) {
-        let score = e.score.map(scoring::display).unwrap_or_else(|| "–".into());
         let link = format!("/evaluations/{id}");
         super::notify::send(
             &mut tx,
@@ -709,8 +840,9 @@ pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppRes
         )
         .await?;
     }
-    let score = e.score.map(scoring::display).unwrap_or_else(|| "–".into());
-    event(&mut tx, id, user.person_id, "submitted", &score).await?;
+    after
+        .history
+        .push(event(&mut tx, id, user, "submitted", &score).await?);
     audit::record(
         &mut tx,
         actor,
@@ -726,5 +858,5 @@ pub async fn submit(db: &Db, user: &Principal, actor: &Actor, id: i64) -> AppRes
     // Last, so the rows every submission of the program updates stay locked only until the commit.
     super::rollup::replace(&mut tx, None, share.as_ref()).await?;
     tx.commit().await?;
-    read(db, id).await
+    Ok(Some(after))
 }

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use super::evaluations::{
-    self, Evaluation, Kind, Status, as_answers, event, has_program_grant, own_codes, read,
+    self, Change, Evaluation, Kind, Status, as_answers, event, has_program_grant, own_codes, read,
     stored_value, write_answers,
 };
 use super::forms::FormVersion;
@@ -150,7 +150,7 @@ pub async fn acknowledge(
     if changed == 0 {
         return Err(not_now("the evaluation was answered meanwhile"));
     }
-    event(&mut tx, id, user.person_id, "acknowledged", "").await?;
+    event(&mut tx, id, user, "acknowledged", "").await?;
     audit::record(
         &mut tx,
         actor,
@@ -286,7 +286,7 @@ pub async fn dispute(
         .iter()
         .map(|(c, o, p, _)| format!("{c}: {o} → {p}"))
         .collect();
-    event(&mut tx, id, user.person_id, "disputed", &detail.join("; ")).await?;
+    event(&mut tx, id, user, "disputed", &detail.join("; ")).await?;
     let link = format!("/evaluations/{id}");
     notify::send(
         &mut tx,
@@ -435,7 +435,9 @@ pub async fn resolve(
         on_tx!(&mut tx, t => sqlx::query(OUTCOME).bind(outcome).bind(id).bind(&d.criterion)
             .execute(t).await.map(|_| ()))?;
     }
-    write_answers(&mut tx, id, &answers, &scored).await?;
+    write_answers(&mut tx, id, &answers, &scored, &Change::Resolution)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let show = |s: Option<f64>| s.map(scoring::display).unwrap_or_else(|| "–".into());
     let detail = format!(
         "{resolution}: {count} of {} upheld; score {} → {}",
@@ -443,7 +445,7 @@ pub async fn resolve(
         show(e.score),
         show(scored.score)
     );
-    event(&mut tx, id, user.person_id, "resolved", &detail).await?;
+    event(&mut tx, id, user, "resolved", &detail).await?;
     if let Some(agent) = e.agent_id {
         let link = format!("/evaluations/{id}");
         notify::send(

@@ -159,6 +159,82 @@ pub(crate) fn ans(criterion: &str, value: Value) -> Value {
 }
 
 both_backends! {
+    async fn each_step_answers_with_what_a_read_shows_after_it(app: TestApp) {
+        app.seed_demo().await;
+        let api = Api { app: &app, c: client() };
+        let admin = app.token_for("admin@example.com").await;
+        let qa = app.token_for("qa@example.com").await;
+        let a = app.program_id("ACME-DE").await.0;
+        let ids = app.import_csv("ACME-DE", CONTACTS).await;
+        publish_example(&api, &admin, "zero").await;
+
+        let (s, started) = api.post(&qa, &format!("/api/v1/contacts/{}/evaluations", ids["P-1"]), json!({})).await;
+        assert_eq!(s, StatusCode::CREATED, "{started}");
+        let id = started["id"].as_i64().unwrap();
+        let path = format!("/api/v1/evaluations/{id}");
+        let (_, read) = api.get(&qa, &path).await;
+        assert_eq!(started, read);
+        assert_eq!(started["missing"], json!(["greeting", "listening", "information", "relationship"]));
+        assert_eq!(started["history"][0]["action"], "created");
+
+        // Answers given out of the form's order, one with a comment and spaces to trim.
+        let answers = json!({"answers": [
+            ans("relationship", json!("yes")), ans("listening", json!(4)),
+            {"criterion": "greeting", "value": " yes ", "comment": "warm"},
+        ], "comment": "first pass"});
+        let (s, saved) = api.put(&qa, &path, answers.clone()).await;
+        assert_eq!(s, StatusCode::OK, "{saved}");
+        let (_, read) = api.get(&qa, &path).await;
+        assert_eq!(saved, read);
+        assert_eq!(saved["missing"], json!(["information"]));
+        // Saved again within the same moment, it still counts as a change.
+        let (_, again) = api.put(&qa, &path, answers).await;
+        assert!(again["updated_at"].as_i64() > saved["updated_at"].as_i64(), "{again}");
+
+        let full = json!({"answers": [
+            ans("greeting", json!("yes")), ans("listening", json!(4)),
+            ans("information", json!("Partly")), ans("relationship", json!("yes")),
+        ], "comment": "done"});
+        let (_, saved) = api.put(&qa, &path, full).await;
+        assert!((saved["score"].as_f64().unwrap() - 200.0 / 3.0).abs() < 1e-12, "{saved}");
+        let (s, submitted) = api.post(&qa, &format!("{path}/submit"), json!({})).await;
+        assert_eq!(s, StatusCode::OK, "{submitted}");
+        let (_, read) = api.get(&qa, &path).await;
+        assert_eq!(submitted, read);
+        assert_eq!(submitted["status"], "submitted");
+        assert_eq!(submitted["history"][1]["detail"], "66.7");
+        let (s, _) = api.post(&qa, &format!("{path}/submit"), json!({})).await;
+        assert_eq!(s, StatusCode::CONFLICT, "submitted once");
+
+        // A save racing a submission: what the figures count is what is stored.
+        for contact in ["P-2", "P-3"] {
+            let (_, e) = api.post(&qa, &format!("/api/v1/contacts/{}/evaluations", ids[contact]), json!({})).await;
+            let path = format!("/api/v1/evaluations/{}", e["id"]);
+            let all = |listening: i64| json!({"answers": [
+                ans("greeting", json!("yes")), ans("listening", json!(listening)),
+                ans("information", json!("Fully")), ans("relationship", json!("no")),
+            ]});
+            api.put(&qa, &path, all(1)).await;
+            let submit_path = format!("{path}/submit");
+            let (save, submit) = tokio::join!(
+                api.put(&qa, &path, all(5)),
+                api.post(&qa, &submit_path, json!({})),
+            );
+            assert_eq!(submit.0, StatusCode::OK, "{}", submit.1);
+            assert!(save.0 == StatusCode::OK || save.0 == StatusCode::CONFLICT, "{}", save.1);
+            let (_, read) = api.get(&qa, &path).await;
+            assert_eq!(submit.1, read, "the submission shows what it stored");
+        }
+        let (_, q) = api.get(&admin, &format!("/api/v1/programs/{a}/quality?from=2000-01-01&to=2999-12-31")).await;
+        let mut sum = 0.0;
+        for contact in ["P-1", "P-2", "P-3"] {
+            let (_, list) = api.get(&qa, &format!("/api/v1/contacts/{}/evaluations", ids[contact])).await;
+            sum += list[0]["score"].as_f64().unwrap();
+        }
+        assert_eq!(q["total"]["evaluations"], 3, "{q}");
+        assert!((q["total"]["iqs"]["value"].as_f64().unwrap() - sum / 3.0).abs() < 1e-9, "{q}");
+    }
+
     async fn forms_start_from_a_template_and_published_versions_never_change(app: TestApp) {
         app.seed_demo().await;
         let api = Api { app: &app, c: client() };
