@@ -5,19 +5,18 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-    SqliteTransactionManager,
-};
-use sqlx::{ConnectOptions, PgPool, Postgres, Sqlite, SqlitePool, TransactionManager};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, PgPool, Postgres};
 
 use checkpoint::Checkpointer;
+pub use readers::{Reader, Readers};
 
 mod checkpoint;
+mod readers;
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool, WriteQueue),
+    Sqlite(Readers, WriteQueue),
     Pg(PgPool),
 }
 
@@ -44,8 +43,8 @@ pub struct WriteQueue {
 }
 
 /// A writer's open transaction on the writers' connection, held until it commits or is
-/// dropped; dropped, it is rolled back before the next writer's statements (the connection's
-/// thread runs them in the order they were sent). Its commit wakes the checkpointer.
+/// dropped; dropped, it is rolled back there and then, before the next writer's turn. Its
+/// commit wakes the checkpointer.
 pub struct Writing {
     conn:
         tokio::sync::OwnedMappedMutexGuard<Option<sqlx::SqliteConnection>, sqlx::SqliteConnection>,
@@ -68,14 +67,16 @@ impl std::ops::DerefMut for Writing {
 
 impl Drop for Writing {
     fn drop(&mut self) {
-        if self.open {
-            SqliteTransactionManager::start_rollback(&mut self.conn);
+        if self.open
+            && let Err(e) = to_its_end(sqlx::query("ROLLBACK").execute(&mut *self.conn))
+        {
+            tracing::warn!(error = %e, "a write left unfinished could not be rolled back");
         }
     }
 }
 
-/// Connections of a SQLite database's pool for reading, beside the writers' one.
-const SQLITE_READERS: u32 = 8;
+/// Connections of a SQLite database for reading, beside the writers' one.
+const SQLITE_READERS: usize = 8;
 
 /// How long a writer waits for its turn, and then for a writer of another process to let go of
 /// the database, each as long as SQLite's own busy timeout.
@@ -84,7 +85,7 @@ const WRITE_WAIT: Duration = Duration::from_secs(10);
 /// How long a writer waits before it tries again to take a database another process writes.
 const LOCKED_PAUSE: Duration = Duration::from_millis(2);
 
-/// Run `$body` with `$pool` bound to the backend's pool.
+/// Run `$body` with `$pool` bound to the backend's pool (on SQLite, its [`Readers`]).
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
@@ -139,7 +140,7 @@ pub enum Conn<'c> {
 
 /// A connection taken from the pool, given back when dropped.
 pub enum Pooled {
-    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Sqlite(Reader),
     Pg(sqlx::pool::PoolConnection<Postgres>),
 }
 
@@ -185,12 +186,7 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(60));
-            // A connection in the same process is alive; a ping on taking one is a round trip
-            // to its thread for nothing.
-            let readers = SqlitePoolOptions::new()
-                .max_connections(SQLITE_READERS)
-                .test_before_acquire(false)
-                .connect_with(opts.clone())
+            let readers = Readers::open(opts.clone(), SQLITE_READERS)
                 .await
                 .map_err(open)?;
             // The writer leaves checkpoints to a connection of their own (see `checkpoint`).
@@ -232,7 +228,7 @@ impl Db {
     /// Apply the embedded migrations of this backend.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Sqlite(readers, _) => SQLITE_MIGRATIONS.run(&mut *readers.acquire().await?).await,
             Db::Pg(p) => PG_MIGRATIONS.run(p).await,
         }
     }
@@ -254,9 +250,10 @@ impl Db {
                 let waited = tokio::time::Instant::now();
                 let mut reopened = false;
                 loop {
-                    let immediate = Some("BEGIN IMMEDIATE".into());
-                    match to_its_end(SqliteTransactionManager::begin(&mut conn, immediate)) {
-                        Ok(()) => break,
+                    // A statement of its own, one round trip to the connection's thread (sqlx's
+                    // own begins asks the connection once more whether it is in a transaction).
+                    match to_its_end(sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn)) {
+                        Ok(_) => break,
                         Err(e) if is_busy(&e) && waited.elapsed() < WRITE_WAIT => {
                             tokio::time::sleep(LOCKED_PAUSE).await;
                         }
@@ -281,7 +278,7 @@ impl Db {
     /// A connection of the pool for several reads in a row (see [`Conn`]).
     pub async fn acquire(&self) -> Result<Pooled, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(p, _) => Pooled::Sqlite(p.acquire().await?),
+            Db::Sqlite(readers, _) => Pooled::Sqlite(readers.acquire().await?),
             Db::Pg(p) => Pooled::Pg(p.acquire().await?),
         })
     }
@@ -305,8 +302,11 @@ impl Db {
             if let Err(e) = truncate.execute(readers).await {
                 tracing::warn!(error = %e, "could not copy the write-ahead log on closing");
             }
+            readers.close().await;
         }
-        on_db!(self, p => p.close().await)
+        if let Db::Pg(pool) = self {
+            pool.close().await;
+        }
     }
 }
 
@@ -314,7 +314,7 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(mut t) => {
-                to_its_end(SqliteTransactionManager::commit(&mut t))?;
+                to_its_end(sqlx::query("COMMIT").execute(&mut *t))?;
                 t.open = false;
                 t.checkpoints.committed();
                 Ok(())
@@ -329,9 +329,51 @@ impl Tx {
 /// the task then waits its turn behind every other request before the next statement, while
 /// every other writer waits for this one. SQLite answers in microseconds, and nothing in a
 /// statement on the transaction's connection needs the async runtime to make progress.
+///
+/// While it waits, this thread stays awake for a moment, giving way to any other thread ready
+/// to run, before it sleeps: waking a sleeping thread costs more than most statements take.
 pub fn to_its_end<F: std::future::Future>(statement: F) -> F::Output {
-    futures_executor::block_on(statement)
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Woken {
+        ready: AtomicBool,
+        thread: std::thread::Thread,
+    }
+    impl Wake for Woken {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.ready.store(true, Ordering::Release);
+            self.thread.unpark();
+        }
+    }
+    let woken = Arc::new(Woken {
+        ready: AtomicBool::new(false),
+        thread: std::thread::current(),
+    });
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut statement = std::pin::pin!(statement);
+    loop {
+        if let Poll::Ready(out) = statement.as_mut().poll(&mut cx) {
+            return out;
+        }
+        let waiting = std::time::Instant::now();
+        while !woken.ready.swap(false, Ordering::Acquire) {
+            if waiting.elapsed() < AWAKE_FOR {
+                std::thread::yield_now();
+            } else {
+                std::thread::park();
+            }
+        }
+    }
 }
+
+/// How long [`to_its_end`] stays awake for a statement's answer.
+const AWAKE_FOR: Duration = Duration::from_micros(200);
 
 /// The URL without its password, for messages and logs.
 pub fn redact(url: &str) -> String {
