@@ -4,8 +4,8 @@
 pub mod routes;
 
 use crate::domain::{PersonId, ProgramId, Timestamp, format_utc, now};
+use crate::on_db;
 use crate::store::{Db, Tx};
-use crate::{on_db, on_tx};
 
 /// Who did something, from where. Built once per request.
 #[derive(Debug, Clone, Default)]
@@ -68,11 +68,19 @@ const INSERT: &str = "INSERT INTO audit_log (at, actor_id, actor_label, action, 
 
 /// Record an event inside the transaction that makes the change, so neither lands alone.
 pub async fn record(tx: &mut Tx, actor: &Actor, e: Event) -> Result<(), sqlx::Error> {
-    on_tx!(tx, c => sqlx::query(INSERT)
-        .bind(now()).bind(actor.person).bind(&actor.label).bind(e.action).bind(e.object_kind)
-        .bind(&e.object_id).bind(e.program_id).bind(&e.detail).bind(&actor.ip).bind(&actor.request_id)
-        .execute(c).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    let values = vec![
+        now().into(),
+        actor.person.into(),
+        actor.label.as_str().into(),
+        e.action.into(),
+        e.object_kind.into(),
+        e.object_id.into(),
+        e.program_id.into(),
+        e.detail.into(),
+        actor.ip.clone().into(),
+        actor.request_id.clone().into(),
+    ];
+    tx.later(INSERT, values).await
 }
 
 /// Record an event that changes nothing else (a failed sign-in, a token use).

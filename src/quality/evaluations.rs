@@ -462,7 +462,14 @@ pub(crate) async fn event(
     const SQL: &str = "INSERT INTO evaluation_events (evaluation_id, at, actor_id, action, detail) \
         VALUES ($1, $2, $3, $4, $5)";
     let at = now();
-    on_tx!(tx, t => sqlx::query(SQL).bind(evaluation).bind(at).bind(actor.person_id).bind(action).bind(detail).execute(t).await.map(|r| r.rows_affected()))?;
+    let values = vec![
+        evaluation.into(),
+        at.into(),
+        actor.person_id.into(),
+        action.into(),
+        detail.into(),
+    ];
+    tx.later(SQL, values).await?;
     Ok(HistoryEntry {
         at,
         actor_id: Some(actor.person_id),
@@ -705,7 +712,7 @@ pub(crate) async fn write_answers(
         return Ok(None);
     };
     const CLEAR: &str = "DELETE FROM evaluation_answers WHERE evaluation_id = $1";
-    on_tx!(tx, t => sqlx::query(CLEAR).bind(id).execute(t).await.map(|_| ()))?;
+    tx.later(CLEAR, vec![id.into()]).await?;
     // A statement for up to 200 of them (a form has a dozen criteria or more; 1,000 values
     // stay far within both databases' limits on parameters, whatever the form's size).
     const ROWS: usize = 200;
@@ -718,19 +725,30 @@ pub(crate) async fn write_answers(
         })
         .collect();
     for chunk in rows.chunks(ROWS) {
-        const INSERT: &str = "INSERT INTO evaluation_answers (evaluation_id, criterion_key, value, \
-            percent, comment) ";
-        on_tx!(tx, t => {
-            let mut q = sqlx::QueryBuilder::new(INSERT);
-            q.push_values(chunk, |mut b, (answer, percent)| {
-                b.push_bind(id)
-                    .push_bind(answer.criterion.as_str())
-                    .push_bind(stored_value(&answer.value))
-                    .push_bind(*percent)
-                    .push_bind(answer.comment.as_str());
-            });
-            q.build().execute(t).await.map(|_| ())
-        })?;
+        let mut sql = String::from(
+            "INSERT INTO evaluation_answers (evaluation_id, criterion_key, value, percent, comment) VALUES ",
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 5);
+        for (i, (answer, percent)) in chunk.iter().enumerate() {
+            let n = i * 5;
+            let sep = if i == 0 { "" } else { ", " };
+            sql += &format!(
+                "{sep}(${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            );
+            values.extend([
+                id.into(),
+                answer.criterion.as_str().into(),
+                stored_value(&answer.value).into(),
+                (*percent).into(),
+                answer.comment.as_str().into(),
+            ]);
+        }
+        tx.later(&sql, values).await?;
     }
     let stored = rows
         .iter()

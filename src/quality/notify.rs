@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use crate::domain::{PersonId, Timestamp, now};
+use crate::on_db;
 use crate::store::{Db, Tx};
-use crate::{on_db, on_tx};
 
 /// What a notification is about; its text is `notify.<kind>` in the reader's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +45,14 @@ pub async fn send(
 ) -> Result<(), sqlx::Error> {
     const SQL: &str =
         "INSERT INTO notifications (person_id, at, kind, detail, link) VALUES ($1, $2, $3, $4, $5)";
-    on_tx!(tx, t => sqlx::query(SQL).bind(to).bind(now()).bind(kind.as_str()).bind(detail).bind(link)
-        .execute(t).await.map(|_| ()))
+    let values = vec![
+        to.into(),
+        now().into(),
+        kind.as_str().into(),
+        detail.into(),
+        link.into(),
+    ];
+    tx.later(SQL, values).await
 }
 
 /// A notification as listed.

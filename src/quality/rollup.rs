@@ -12,8 +12,7 @@ use super::evaluations::{Evaluation, Kind, Status};
 use super::form::Form;
 use crate::contacts::calendar::{day_number, month_of, week_of};
 use crate::domain::ProgramId;
-use crate::on_tx;
-use crate::store::Tx;
+use crate::store::{Tx, Value};
 
 /// The figures one evaluation adds to its rollup row, and what a report reads back.
 #[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
@@ -299,40 +298,45 @@ async fn add(tx: &mut Tx, share: &Share, negate: bool) -> Result<(), sqlx::Error
         .map(|(k, c)| (k, if negate { c.negated() } else { c.clone() }))
         .collect();
     for level in [Level::Agent, Level::Program] {
-        let agent = matches!(level, Level::Agent).then_some(&share.agent_code);
-        let sql = sums_sql(level);
-        on_tx!(&mut *tx, t => {
-            let mut q = sqlx::query(&sql).bind(share.program);
-            if let Some(a) = agent {
-                q = q.bind(a);
-            }
-            q = q.bind(s.evaluations).bind(s.scored).bind(s.score_sum).bind(s.score_sq_sum)
-                .bind(s.passed).bind(s.failed).bind(s.rq_yes).bind(s.rq_answered)
-                .bind(s.disputed).bind(s.upheld).bind(s.partly_upheld).bind(s.rejected);
-            for d in days {
-                q = q.bind(d);
-            }
-            q.execute(t).await.map(|_| ())
-        })?;
+        let agent = matches!(level, Level::Agent).then_some(share.agent_code.as_str());
+        let mut values: Vec<Value> = vec![share.program.into()];
+        values.extend(agent.map(Value::from));
+        values.extend([
+            s.evaluations.into(),
+            s.scored.into(),
+            s.score_sum.into(),
+            s.score_sq_sum.into(),
+            s.passed.into(),
+            s.failed.into(),
+            s.rq_yes.into(),
+            s.rq_answered.into(),
+            s.disputed.into(),
+            s.upheld.into(),
+            s.partly_upheld.into(),
+            s.rejected.into(),
+        ]);
+        values.extend(days.map(Value::from));
+        tx.later(&sums_sql(level), values).await?;
         if criteria.is_empty() {
             continue;
         }
-        let sql = criteria_sql(level, criteria.len());
-        on_tx!(&mut *tx, t => {
-            let mut q = sqlx::query(&sql).bind(share.program);
-            for d in days {
-                q = q.bind(d);
-            }
-            if let Some(a) = agent {
-                q = q.bind(a);
-            }
-            for ((key, principle), c) in &criteria {
-                q = q.bind(key).bind(principle).bind(c.answers).bind(c.not_applicable)
-                    .bind(c.percent_sum).bind(c.percent_sq_sum).bind(c.weight_sum)
-                    .bind(c.weighted_sum);
-            }
-            q.execute(t).await.map(|_| ())
-        })?;
+        let mut values: Vec<Value> = vec![share.program.into()];
+        values.extend(days.map(Value::from));
+        values.extend(agent.map(Value::from));
+        for ((key, principle), c) in &criteria {
+            values.extend([
+                key.as_str().into(),
+                principle.as_str().into(),
+                c.answers.into(),
+                c.not_applicable.into(),
+                c.percent_sum.into(),
+                c.percent_sq_sum.into(),
+                c.weight_sum.into(),
+                c.weighted_sum.into(),
+            ]);
+        }
+        tx.later(&criteria_sql(level, criteria.len()), values)
+            .await?;
     }
     Ok(())
 }

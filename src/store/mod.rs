@@ -9,9 +9,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, PgPool, Postgres};
 
 use checkpoint::Checkpointer;
+pub use later::Value;
 pub use readers::{Reader, Readers};
 
 mod checkpoint;
+mod later;
 mod readers;
 
 #[derive(Clone, Debug)]
@@ -44,12 +46,32 @@ pub struct WriteQueue {
 
 /// A writer's open transaction on the writers' connection, held until it commits or is
 /// dropped; dropped, it is rolled back there and then, before the next writer's turn. Its
-/// commit wakes the checkpointer.
+/// commit wakes the checkpointer. Writes held for later (see [`Tx::later`]) go as soon as the
+/// connection is used again, or with the commit.
 pub struct Writing {
     conn:
         tokio::sync::OwnedMappedMutexGuard<Option<sqlx::SqliteConnection>, sqlx::SqliteConnection>,
     open: bool,
+    held: later::Held,
+    /// The error of writes held for later, which fails the commit.
+    failed: Option<sqlx::Error>,
     checkpoints: std::sync::Arc<Checkpointer>,
+}
+
+impl Writing {
+    /// Sends the writes held for later, if any; an error fails the commit.
+    fn send_held(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let (sql, values) = self.held.take_with("");
+        let sent = to_its_end(later::query(&sql, &values).execute(&mut *self.conn));
+        if let Err(e) = sent
+            && self.failed.is_none()
+        {
+            self.failed = Some(e);
+        }
+    }
 }
 
 impl std::ops::Deref for Writing {
@@ -60,7 +82,9 @@ impl std::ops::Deref for Writing {
 }
 
 impl std::ops::DerefMut for Writing {
+    /// The connection, once the writes held for later have gone.
     fn deref_mut(&mut self) -> &mut Self::Target {
+        self.send_held();
         &mut self.conn
     }
 }
@@ -268,6 +292,8 @@ impl Db {
                 Tx::Sqlite(Writing {
                     conn,
                     open: true,
+                    held: later::Held::default(),
+                    failed: None,
                     checkpoints: queue.checkpoints.clone(),
                 })
             }
@@ -311,10 +337,33 @@ impl Db {
 }
 
 impl Tx {
+    /// A write whose outcome the transaction does not look at: on SQLite it goes with the
+    /// transaction's next statement or its commit, in one trip with them; on PostgreSQL it
+    /// runs now. `sql` names its values `$1`, `$2` …, and no `$` in quoted text.
+    pub async fn later(&mut self, sql: &str, values: Vec<Value>) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => {
+                if t.held.push(sql, values)? {
+                    t.send_held();
+                }
+                t.failed.take().map_or(Ok(()), Err)
+            }
+            Tx::Pg(t) => later::bind_all!(sqlx::query(sql), &values)
+                .execute(&mut **t)
+                .await
+                .map(|_| ()),
+        }
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(mut t) => {
-                to_its_end(sqlx::query("COMMIT").execute(&mut *t))?;
+                if let Some(e) = t.failed.take() {
+                    return Err(e);
+                }
+                // The writes held for later and the commit, in one trip.
+                let (sql, values) = t.held.take_with("COMMIT");
+                to_its_end(later::query(&sql, &values).execute(&mut *t.conn))?;
                 t.open = false;
                 t.checkpoints.committed();
                 Ok(())
@@ -482,6 +531,42 @@ mod tests {
             crate::on_db!(&db, p => sqlx::query_scalar("SELECT v FROM n").fetch_all(p).await)
                 .unwrap();
         assert_eq!(stored, [2]);
+    }
+
+    /// Writes held for later are seen by the transaction's next statement, in order; one that
+    /// fails fails the commit, and nothing of the transaction lands.
+    #[tokio::test]
+    async fn held_writes_go_before_the_next_statement_and_fail_the_commit() {
+        let (_dir, db) = table_n().await;
+        let insert = "INSERT INTO n VALUES ($1)";
+        let mut tx = db.begin().await.unwrap();
+        tx.later(insert, vec![1.into()]).await.unwrap();
+        tx.later("UPDATE n SET v = v + $1", vec![10.into()])
+            .await
+            .unwrap();
+        let seen: Vec<i64> =
+            crate::on_tx!(&mut tx, t => sqlx::query_scalar("SELECT v FROM n").fetch_all(t).await)
+                .unwrap();
+        assert_eq!(seen, [11]);
+        tx.later(insert, vec![2.into()]).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = db.begin().await.unwrap();
+        crate::on_tx!(&mut tx, t => sqlx::query(insert).bind(3).execute(t).await.map(|_| ()))
+            .unwrap();
+        tx.later("INSERT INTO nowhere VALUES ($1)", vec![4.into()])
+            .await
+            .unwrap();
+        tx.later(insert, vec![5.into()]).await.unwrap();
+        assert!(tx.commit().await.is_err(), "a table that is not there");
+        let mut tx = db.begin().await.unwrap();
+        let wrong = tx.later(insert, vec![6.into(), 7.into()]).await;
+        assert!(wrong.is_err(), "two values for one placeholder");
+        drop(tx);
+        let stored: Vec<i64> =
+            crate::on_db!(&db, p => sqlx::query_scalar("SELECT v FROM n ORDER BY v").fetch_all(p).await)
+                .unwrap();
+        assert_eq!(stored, [2, 11]);
     }
 
     /// While another process writes, a writer waits for the database without holding its
