@@ -156,11 +156,14 @@ impl Principal {
 }
 
 #[derive(sqlx::FromRow)]
-struct PersonRow {
+pub struct PersonRow {
     email: String,
     name: String,
     locale: Option<String>,
 }
+
+/// The columns of [`PersonRow`] from `people` as `p`, for a query that joins them.
+pub const PERSON_COLUMNS: &str = "p.email, p.name, p.locale";
 
 #[derive(sqlx::FromRow)]
 struct GrantRow {
@@ -236,6 +239,17 @@ pub async fn load_principal(
     let row: Option<PersonRow> =
         on_conn!(c, p => sqlx::query_as(SQL).bind(person).fetch_optional(p).await)?;
     let Some(row) = row else { return Ok(None) };
+    principal_of(c, person, row, via).await
+}
+
+/// [`load_principal`] with the person's row read already (by a query that joined it, active
+/// people only).
+pub async fn principal_of(
+    c: &mut Conn<'_>,
+    person: PersonId,
+    row: PersonRow,
+    via: AuthVia,
+) -> Result<Option<Principal>, sqlx::Error> {
     let Ok(email) = Email::parse(&row.email) else {
         return Ok(None);
     };

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 
-use super::access::{AuthVia, Principal, load_principal};
+use super::access::{AuthVia, Principal, principal_of};
 use super::secret::same_secret;
 use super::{sessions, tokens};
 use crate::audit::{self, Actor, Event};
@@ -50,7 +50,8 @@ async fn principal_for(
         let Some((tok, audit_use)) = tokens::resolve(&mut c.conn(), secret).await? else {
             return Err(AppError::Unauthenticated);
         };
-        let p = load_principal(&mut c.conn(), tok.person_id, AuthVia::Token { id: tok.id })
+        let via = AuthVia::Token { id: tok.id };
+        let p = principal_of(&mut c.conn(), tok.person_id, tok.person, via)
             .await?
             .ok_or(AppError::Unauthenticated)?;
         drop(c);
@@ -77,7 +78,7 @@ async fn principal_for(
         id_hash: s.id_hash,
         csrf: s.csrf_token,
     };
-    Ok(load_principal(&mut c.conn(), s.person_id, via).await?)
+    Ok(principal_of(&mut c.conn(), s.person_id, s.person, via).await?)
 }
 
 pub fn actor_of(p: &Principal, meta: &RequestMeta) -> Actor {

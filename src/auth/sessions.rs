@@ -1,6 +1,7 @@
 //! Server-side sessions, stored in the database so that several app servers share them.
 //! The cookie holds a random id; the database holds only its SHA-256.
 
+use super::access::{PERSON_COLUMNS, PersonRow};
 use super::secret::{fingerprint, random_token};
 use crate::domain::{PersonId, Timestamp, now};
 use crate::store::{Conn, Db, Tx};
@@ -22,6 +23,9 @@ pub struct SessionRow {
     pub person_id: PersonId,
     pub csrf_token: String,
     pub last_seen_at: Timestamp,
+    /// Its person, active.
+    #[sqlx(flatten)]
+    pub person: PersonRow,
 }
 
 pub async fn create(
@@ -50,17 +54,21 @@ pub async fn create(
     })
 }
 
-/// The live session for a cookie value. Marks it seen at most once a minute.
+/// The live session of an active person for a cookie value, read with the person. Marks it
+/// seen at most once a minute.
 pub async fn resolve(
     c: &mut Conn<'_>,
     cookie_value: &str,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
-    const SQL: &str = "SELECT id_hash, person_id, csrf_token, last_seen_at FROM sessions \
-                       WHERE id_hash = $1 AND expires_at > $2";
+    let sql = format!(
+        "SELECT s.id_hash, s.person_id, s.csrf_token, s.last_seen_at, {PERSON_COLUMNS} \
+         FROM sessions s JOIN people p ON p.id = s.person_id AND p.active = TRUE \
+         WHERE s.id_hash = $1 AND s.expires_at > $2"
+    );
     let id_hash = fingerprint(cookie_value);
     let t = now();
     let row: Option<SessionRow> =
-        on_conn!(c, p => sqlx::query_as(SQL).bind(&id_hash).bind(t).fetch_optional(p).await)?;
+        on_conn!(c, p => sqlx::query_as(&sql).bind(&id_hash).bind(t).fetch_optional(p).await)?;
     if let Some(r) = row.as_ref().filter(|r| t - r.last_seen_at > 60_000) {
         {
             const TOUCH: &str = "UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2";

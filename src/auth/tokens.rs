@@ -1,6 +1,7 @@
 //! API tokens: bearer secrets for integrations. Shown once, stored as SHA-256, scoped to the
 //! person's grants, with an expiry, revocable.
 
+use super::access::{PERSON_COLUMNS, PersonRow};
 use super::secret::{fingerprint, random_token};
 use crate::domain::{PersonId, Timestamp, TokenId, format_utc, now};
 use crate::store::{Conn, Db, Tx};
@@ -64,10 +65,13 @@ pub struct ResolvedToken {
     pub id: TokenId,
     pub person_id: PersonId,
     pub last_used_at: Option<Timestamp>,
+    /// Its person, active.
+    #[sqlx(flatten)]
+    pub person: PersonRow,
 }
 
-/// The live token for a bearer secret. `first_use_in_minute` tells the caller to audit the use:
-/// uses are recorded at most once a minute per token.
+/// The live token of an active person for a bearer secret, read with the person. The flag
+/// tells the caller to audit the use: uses are recorded at most once a minute per token.
 pub async fn resolve(
     c: &mut Conn<'_>,
     secret: &str,
@@ -75,10 +79,13 @@ pub async fn resolve(
     if !secret.starts_with(PREFIX) {
         return Ok(None);
     }
-    const SQL: &str = "SELECT id, person_id, last_used_at FROM api_tokens \
-                       WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2";
+    let sql = format!(
+        "SELECT t.id, t.person_id, t.last_used_at, {PERSON_COLUMNS} FROM api_tokens t \
+         JOIN people p ON p.id = t.person_id AND p.active = TRUE \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2"
+    );
     let t = now();
-    let row: Option<ResolvedToken> = on_conn!(c, p => sqlx::query_as(SQL)
+    let row: Option<ResolvedToken> = on_conn!(c, p => sqlx::query_as(&sql)
         .bind(fingerprint(secret)).bind(t).fetch_optional(p).await)?;
     let Some(row) = row else { return Ok(None) };
     let stale = row.last_used_at.is_none_or(|u| t - u > 60_000);

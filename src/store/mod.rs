@@ -378,51 +378,9 @@ impl Tx {
 /// the task then waits its turn behind every other request before the next statement, while
 /// every other writer waits for this one. SQLite answers in microseconds, and nothing in a
 /// statement on the transaction's connection needs the async runtime to make progress.
-///
-/// While it waits, this thread stays awake for a moment, giving way to any other thread ready
-/// to run, before it sleeps: waking a sleeping thread costs more than most statements take.
 pub fn to_its_end<F: std::future::Future>(statement: F) -> F::Output {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct Woken {
-        ready: AtomicBool,
-        thread: std::thread::Thread,
-    }
-    impl Wake for Woken {
-        fn wake(self: Arc<Self>) {
-            self.wake_by_ref();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.ready.store(true, Ordering::Release);
-            self.thread.unpark();
-        }
-    }
-    let woken = Arc::new(Woken {
-        ready: AtomicBool::new(false),
-        thread: std::thread::current(),
-    });
-    let waker = Waker::from(woken.clone());
-    let mut cx = Context::from_waker(&waker);
-    let mut statement = std::pin::pin!(statement);
-    loop {
-        if let Poll::Ready(out) = statement.as_mut().poll(&mut cx) {
-            return out;
-        }
-        let waiting = std::time::Instant::now();
-        while !woken.ready.swap(false, Ordering::Acquire) {
-            if waiting.elapsed() < AWAKE_FOR {
-                std::thread::yield_now();
-            } else {
-                std::thread::park();
-            }
-        }
-    }
+    futures_executor::block_on(statement)
 }
-
-/// How long [`to_its_end`] stays awake for a statement's answer.
-const AWAKE_FOR: Duration = Duration::from_micros(200);
 
 /// The URL without its password, for messages and logs.
 pub fn redact(url: &str) -> String {
