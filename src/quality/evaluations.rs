@@ -402,41 +402,29 @@ pub async fn start(
     .await?;
     tx.commit().await?;
     // What a read would show now, without reading it again.
-    let mut e = Evaluation {
+    let row = Row {
         id,
         program_id: c.program_id,
         contact_id: contact,
         form_version_id: version.id,
-        kind: input.kind,
+        kind: input.kind.as_str().to_owned(),
         evaluator_id: user.person_id,
         evaluator_name: user.name.clone(),
         agent_id: agent,
         agent_code: c.agent,
         channel: channel.as_str().to_owned(),
-        status: Status::Draft,
-        score: None,
-        earned: 0.0,
-        possible: 0.0,
-        failed: false,
-        passed: None,
-        rq: None,
+        status: "draft".to_owned(),
         comment: String::new(),
         created_at: at,
         updated_at: at,
         submitted_at: None,
-        answers: Vec::new(),
-        missing: Vec::new(),
-        critical_failures: Vec::new(),
         acknowledged_at: None,
         disputed_at: None,
-        resolve_by: None,
         resolved_at: None,
         resolution: None,
         resolution_note: String::new(),
-        disputes: Vec::new(),
-        history: vec![created],
     };
-    rescore(&mut e, &version)?;
+    let e = assemble(row, Vec::new(), &version, Vec::new(), vec![created])?;
     Ok((e, true))
 }
 
@@ -506,6 +494,21 @@ pub(crate) async fn read_with_form_on(
     let version = forms::version_on(c, row.form_version_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let disputes = super::workflow::disputes_of(c, id).await?;
+    let history = super::workflow::history_of(c, id).await?;
+    let e = assemble(row, answers, &version, disputes, history)?;
+    Ok((e, version))
+}
+
+/// An evaluation from its row and the rest, scored by its form version.
+fn assemble(
+    row: Row,
+    answers: Vec<StoredAnswer>,
+    version: &FormVersion,
+    disputes: Vec<super::workflow::DisputedCriterion>,
+    history: Vec<HistoryEntry>,
+) -> AppResult<Evaluation> {
+    let id = row.id;
     let bad = |what: &str| anyhow::anyhow!("evaluation {id} has an unknown {what}");
     let mut e = Evaluation {
         id: row.id,
@@ -534,8 +537,8 @@ pub(crate) async fn read_with_form_on(
         resolved_at: row.resolved_at,
         resolution: row.resolution,
         resolution_note: row.resolution_note,
-        disputes: super::workflow::disputes_of(c, id).await?,
-        history: super::workflow::history_of(c, id).await?,
+        disputes,
+        history,
         // Filled in by `rescore`.
         score: None,
         earned: 0.0,
@@ -546,8 +549,8 @@ pub(crate) async fn read_with_form_on(
         missing: Vec::new(),
         critical_failures: Vec::new(),
     };
-    rescore(&mut e, &version)?;
-    Ok((e, version))
+    rescore(&mut e, version)?;
+    Ok(e)
 }
 
 /// Puts the answers in the form's order and scores them again by their version, as every read

@@ -19,75 +19,30 @@ pub enum Value {
     Text(Option<String>),
 }
 
-impl From<i64> for Value {
-    fn from(v: i64) -> Self {
-        Value::Int(Some(v))
-    }
+/// `From` a type and its `Option`, by a conversion of the value.
+macro_rules! value_from {
+    ($($variant:ident: $t:ty, |$v:ident| $conv:expr;)*) => {$(
+        impl From<$t> for Value {
+            fn from($v: $t) -> Self {
+                Value::$variant(Some($conv))
+            }
+        }
+        impl From<Option<$t>> for Value {
+            fn from(v: Option<$t>) -> Self {
+                Value::$variant(v.map(|$v| $conv))
+            }
+        }
+    )*};
 }
-impl From<Option<i64>> for Value {
-    fn from(v: Option<i64>) -> Self {
-        Value::Int(v)
-    }
-}
-impl From<f64> for Value {
-    fn from(v: f64) -> Self {
-        Value::Real(Some(v))
-    }
-}
-impl From<Option<f64>> for Value {
-    fn from(v: Option<f64>) -> Self {
-        Value::Real(v)
-    }
-}
-impl From<bool> for Value {
-    fn from(v: bool) -> Self {
-        Value::Bool(Some(v))
-    }
-}
-impl From<Option<bool>> for Value {
-    fn from(v: Option<bool>) -> Self {
-        Value::Bool(v)
-    }
-}
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Value::Text(Some(v.to_owned()))
-    }
-}
-impl From<String> for Value {
-    fn from(v: String) -> Self {
-        Value::Text(Some(v))
-    }
-}
-impl From<Option<&str>> for Value {
-    fn from(v: Option<&str>) -> Self {
-        Value::Text(v.map(str::to_owned))
-    }
-}
-impl From<Option<String>> for Value {
-    fn from(v: Option<String>) -> Self {
-        Value::Text(v)
-    }
-}
-impl From<PersonId> for Value {
-    fn from(v: PersonId) -> Self {
-        Value::Int(Some(v.0))
-    }
-}
-impl From<Option<PersonId>> for Value {
-    fn from(v: Option<PersonId>) -> Self {
-        Value::Int(v.map(|p| p.0))
-    }
-}
-impl From<ProgramId> for Value {
-    fn from(v: ProgramId) -> Self {
-        Value::Int(Some(v.0))
-    }
-}
-impl From<Option<ProgramId>> for Value {
-    fn from(v: Option<ProgramId>) -> Self {
-        Value::Int(v.map(|p| p.0))
-    }
+
+value_from! {
+    Int: i64, |v| v;
+    Real: f64, |v| v;
+    Bool: bool, |v| v;
+    Text: String, |v| v;
+    Text: &str, |v| v.to_owned();
+    Int: PersonId, |v| v.0;
+    Int: ProgramId, |v| v.0;
 }
 
 /// Binds `values` in order to a query of either backend.
