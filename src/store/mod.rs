@@ -346,7 +346,11 @@ impl Tx {
                 if t.held.push(sql, values)? {
                     t.send_held();
                 }
-                t.failed.take().map_or(Ok(()), Err)
+                // The error itself stays for the commit, which it fails in any case.
+                match &t.failed {
+                    Some(e) => Err(sqlx::Error::Protocol(format!("a held write failed: {e}"))),
+                    None => Ok(()),
+                }
             }
             Tx::Pg(t) => later::bind_all!(sqlx::query(sql), &values)
                 .execute(&mut **t)

@@ -97,6 +97,13 @@ impl Reader {
             .as_mut()
             .expect("a reader's connection leaves it only when dropped")
     }
+
+    /// Closes the connection instead of giving it back once an answer says its thread ended.
+    fn keep_if_alive<T>(&mut self, answer: &Result<T, sqlx::Error>) {
+        if matches!(answer, Err(sqlx::Error::WorkerCrashed)) {
+            self.conn = None;
+        }
+    }
 }
 
 impl std::ops::Deref for Reader {
@@ -142,10 +149,19 @@ impl<'r> Executor<'r> for &'_ Readers {
         let readers = self.clone();
         Box::pin(async_stream::try_stream! {
             let mut reader = readers.acquire().await?;
-            let rows = reader.conn().fetch_many(query);
-            for await row in rows {
-                yield row?;
+            let mut ended = Ok(());
+            {
+                let rows = reader.conn().fetch_many(query);
+                for await row in rows {
+                    if matches!(row, Err(sqlx::Error::WorkerCrashed)) {
+                        ended = Err(sqlx::Error::WorkerCrashed);
+                        break;
+                    }
+                    yield row?;
+                }
             }
+            reader.keep_if_alive(&ended);
+            ended?;
         })
     }
 
@@ -157,7 +173,12 @@ impl<'r> Executor<'r> for &'_ Readers {
         E: 'q + Execute<'q, Sqlite>,
     {
         let readers = self.clone();
-        Box::pin(async move { readers.acquire().await?.conn().fetch_optional(query).await })
+        Box::pin(async move {
+            let mut reader = readers.acquire().await?;
+            let row = reader.conn().fetch_optional(query).await;
+            reader.keep_if_alive(&row);
+            row
+        })
     }
 
     fn prepare_with<'e, 'q: 'e>(
