@@ -14,7 +14,7 @@ use crate::audit::{self, Actor, Event};
 use crate::auth::Principal;
 use crate::domain::{PersonId, ProgramId, Role, Timestamp, now};
 use crate::kpi::Channel;
-use crate::store::{Conn, Db, Tx, is_unique_violation};
+use crate::store::{Conn, Db, Tx, Value, is_unique_violation, marks};
 use crate::web::error::{AppError, AppResult};
 use crate::{on_conn, on_db, on_tx};
 
@@ -719,55 +719,45 @@ pub(crate) async fn write_answers(
     // A statement for up to 200 of them (a form has a dozen criteria or more; 1,000 values
     // stay far within both databases' limits on parameters, whatever the form's size).
     const ROWS: usize = 200;
-    let rows: Vec<(&Answer, Option<f64>)> = scored
+    let stored: Vec<StoredAnswer> = scored
         .criteria
         .iter()
         .filter_map(|r| {
             let answer = answers.iter().find(|a| a.criterion == r.criterion)?;
-            Some((answer, r.percent))
+            Some(StoredAnswer {
+                criterion: answer.criterion.clone(),
+                value: stored_value(&answer.value),
+                percent: r.percent,
+                comment: answer.comment.clone(),
+            })
         })
         .collect();
-    for chunk in rows.chunks(ROWS) {
-        let mut sql = String::from(
-            "INSERT INTO evaluation_answers (evaluation_id, criterion_key, value, percent, comment) VALUES ",
+    for chunk in stored.chunks(ROWS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", marks(i * 5 + 1, 5).collect::<Vec<_>>().join(", ")))
+            .collect();
+        let sql = format!(
+            "INSERT INTO evaluation_answers (evaluation_id, criterion_key, value, percent, comment) \
+             VALUES {}",
+            rows.join(", ")
         );
-        let mut values = Vec::with_capacity(chunk.len() * 5);
-        for (i, (answer, percent)) in chunk.iter().enumerate() {
-            let n = i * 5;
-            let sep = if i == 0 { "" } else { ", " };
-            sql += &format!(
-                "{sep}(${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5
-            );
-            values.extend([
+        let values = chunk.iter().flat_map(|a| -> [Value; 5] {
+            [
                 id.into(),
-                answer.criterion.as_str().into(),
-                stored_value(&answer.value).into(),
-                (*percent).into(),
-                answer.comment.as_str().into(),
-            ]);
-        }
-        tx.later(&sql, values).await?;
+                a.criterion.as_str().into(),
+                a.value.as_str().into(),
+                a.percent.into(),
+                a.comment.as_str().into(),
+            ]
+        });
+        tx.later(&sql, values.collect()).await?;
     }
-    let stored = rows
-        .iter()
-        .map(|(answer, percent)| StoredAnswer {
-            criterion: answer.criterion.clone(),
-            value: stored_value(&answer.value),
-            percent: *percent,
-            comment: answer.comment.clone(),
-        })
-        .collect();
     Ok(Some((stored, at)))
 }
 
 /// Saves a draft's answers and comment; answers that do not fit the form are refused whole.
 pub async fn save(db: &Db, user: &Principal, id: i64, input: &SaveInput) -> AppResult<Evaluation> {
-    let (e, version) = own_draft(db, user, id).await?;
+    let (mut e, version) = own_draft(db, user, id).await?;
     if input.comment.chars().count() > 8000 {
         return Err(AppError::InvalidAt {
             field: "comment".into(),
@@ -790,7 +780,6 @@ pub async fn save(db: &Db, user: &Principal, id: i64, input: &SaveInput) -> AppR
     };
     tx.commit().await?;
     // What a read would show now, without reading it again.
-    let mut e = e;
     e.comment.clone_from(&input.comment);
     e.answers = answers;
     e.updated_at = at;

@@ -12,7 +12,7 @@ use super::evaluations::{Evaluation, Kind, Status};
 use super::form::Form;
 use crate::contacts::calendar::{day_number, month_of, week_of};
 use crate::domain::ProgramId;
-use crate::store::{Tx, Value};
+use crate::store::{Tx, Value, marks};
 
 /// The figures one evaluation adds to its rollup row, and what a report reads back.
 #[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
@@ -231,11 +231,6 @@ fn upsert_sql(table: &str, keys: &[&str], sums: &[&str], rows: &[Vec<String>]) -
         keys.join(", "),
         set.join(", ")
     )
-}
-
-/// `$from`, `$from + 1`, … as SQL placeholders.
-fn marks(from: usize, n: usize) -> impl Iterator<Item = String> {
-    (from..from + n).map(|i| format!("${i}"))
 }
 
 /// The statement adding one share's sums at `level` to its day, week and month. Placeholders:

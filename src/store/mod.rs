@@ -418,6 +418,11 @@ pub fn is_busy(e: &sqlx::Error) -> bool {
     }
 }
 
+/// `$from`, `$from + 1`, … as SQL placeholders.
+pub fn marks(from: usize, n: usize) -> impl Iterator<Item = String> {
+    (from..from + n).map(|i| format!("${i}"))
+}
+
 /// Whether an error is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
