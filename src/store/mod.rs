@@ -10,10 +10,12 @@ use sqlx::{ConnectOptions, PgPool, Postgres};
 
 use checkpoint::Checkpointer;
 pub use later::Value;
+pub use pg_copy::CopyRows;
 pub use readers::{Reader, Readers};
 
 mod checkpoint;
 mod later;
+mod pg_copy;
 mod readers;
 
 #[derive(Clone, Debug)]

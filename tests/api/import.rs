@@ -97,6 +97,58 @@ both_backends! {
         assert_eq!((anna[0].wait_s, anna[0].talk_s), (15, 300));
     }
 
+    async fn every_field_is_stored_as_read(app: TestApp) {
+        app.seed_demo().await;
+        let program = app.program_id("BLUE-NL").await;
+        // Tabs, line breaks, backslashes, quotes and letters beyond ASCII in every text, and a
+        // contact with nothing but what is required beside it.
+        let lines = concat!(
+            r#"{"external_id": "Zoë-1\t\\", "channel": "chat", "queue": "Fac\ttuur\\nl", "agent": "zoë \"z\"", "#,
+            r#""customer": "C\n1", "reason": "line\nbreak \\ and \"quotes\"", "direction": "outbound", "#,
+            r#""arrived": "2026-03-02T09:00:00+01:00", "answered": "2026-03-02T09:00:45+01:00", "ended": "2026-03-02T09:07:00+01:00", "#,
+            r#""wait_s": 45, "talk_s": 345, "hold_s": 6, "acw_s": 78, "first_response_s": 40, "outcome": "transferred", "#,
+            r#""resolved": true, "recording_url": "https://rec.example/a?b=1&c=\\d", "#,
+            r#""transcript": [{"speaker": "customer", "at": "09:00:50", "text": "tab\there, ümlaut"}, {"speaker": "agent", "text": "\\n is no line"}], "#,
+            r#""tier": "gold\tplus"}"#, "\n",
+            r#"{"external_id": "bare", "arrived": "2026-03-02T09:05:00+01:00"}"#, "\n",
+        );
+        let req = ImportRequest { format: Format::Jsonl, ..request(program, None, 10) };
+        let s = import_contacts(&app.db, req, input(lines), |_| {}).await.unwrap();
+        assert_eq!((s.accepted, s.rejected), (2, 0), "{:?}", s.first_rejects);
+        let id = |external: &'static str| {
+            let db = app.db.clone();
+            async move {
+                const SQL: &str = "SELECT id FROM contacts WHERE program_id = $1 AND external_id = $2";
+                let id: i64 = kalibra::on_db!(&db, p => sqlx::query_scalar(SQL).bind(program).bind(external).fetch_one(p).await).unwrap();
+                store::find(&db, id).await.unwrap().unwrap()
+            }
+        };
+        let c = id("Zoë-1\t\\").await;
+        assert_eq!((c.program_id, c.channel.as_str(), c.queue.as_str(), c.agent.as_str()), (program, "chat", "Fac\ttuur\\nl", "zoë \"z\""));
+        assert_eq!(c.reason.as_deref(), Some("line\nbreak \\ and \"quotes\""));
+        assert_eq!(c.direction, "outbound");
+        assert_eq!((c.arrived_at, c.answered_at, c.ended_at), (1772438400000, Some(1772438445000), Some(1772438820000)));
+        assert_eq!((c.wait_s, c.talk_s, c.hold_s, c.acw_s, c.first_response_s), (45, 345, 6, 78, Some(40)));
+        assert_eq!((c.outcome.as_str(), c.resolved), ("transferred", Some(true)));
+        assert_eq!(c.recording_url.as_deref(), Some("https://rec.example/a?b=1&c=\\d"));
+        let transcript: serde_json::Value = serde_json::from_str(c.transcript.as_deref().unwrap()).unwrap();
+        assert_eq!(transcript[0]["text"], "tab\there, ümlaut");
+        assert_eq!(transcript[0]["at"], "09:00:50");
+        assert_eq!(transcript[1]["text"], "\\n is no line");
+        let attributes: serde_json::Value = serde_json::from_str(c.attributes.as_deref().unwrap()).unwrap();
+        assert_eq!(attributes, serde_json::json!({"tier": "gold\tplus"}));
+        assert_eq!(c.customer_ref.len(), 32);
+        assert_eq!(c.fcr_repeat, Some(false), "the customer's only contact");
+
+        let b = id("bare").await;
+        assert_eq!((b.channel.as_str(), b.queue.as_str(), b.agent.as_str(), b.customer_ref.as_str()), ("phone", "", "", ""));
+        assert_eq!((b.reason, b.answered_at, b.ended_at, b.first_response_s), (None, None, None, None));
+        assert_eq!((b.wait_s, b.talk_s, b.hold_s, b.acw_s), (0, 0, 0, 0));
+        assert_eq!((b.outcome.as_str(), b.resolved, b.fcr_repeat), ("abandoned", None, None));
+        assert_eq!((b.recording_url, b.transcript, b.attributes), (None, None, None));
+        assert!(b.id > c.id, "ids in the order of the file");
+    }
+
     async fn importing_again_changes_nothing_and_changed_rows_update(app: TestApp) {
         app.seed_demo().await;
         let program = app.program_id("ACME-DE").await;
@@ -121,7 +173,7 @@ both_backends! {
         let program = kalibra::programs::create(&app.db, &kalibra::audit::Actor::cli(), &input_program).await.unwrap();
         let s = import_contacts(&app.db, request(program.id, None, 2), input(GOOD_AND_BAD), |_| {}).await.unwrap();
         assert_eq!(s.accepted, 3);
-        // Without the import's other traces, only the contacts themselves hold the program.
+        // Without the import's other traces, its contacts and rollups hold the program.
         let db = &app.db;
         let run = |sql: &'static str| async move {
             match db {
@@ -132,7 +184,6 @@ both_backends! {
         for sql in [
             "DELETE FROM import_rejects WHERE job_id IN (SELECT id FROM import_jobs WHERE program_id = $1)",
             "DELETE FROM import_jobs WHERE program_id = $1",
-            "DELETE FROM contact_rollups WHERE program_id = $1",
             "DELETE FROM contact_backlog WHERE program_id = $1",
         ] {
             run(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -150,6 +201,9 @@ both_backends! {
         }
         assert_eq!(contact_count(&app, "GUARD").await, 3);
         run("DELETE FROM contacts WHERE program_id = $1").await.unwrap();
+        // Its rollups hold it too (a foreign key on SQLite, the trigger on PostgreSQL).
+        run("DELETE FROM programs WHERE id = $1").await.expect_err("the rollups keep their program");
+        run("DELETE FROM contact_rollups WHERE program_id = $1").await.unwrap();
         run("DELETE FROM programs WHERE id = $1").await.expect("a program without contacts can go");
     }
 
