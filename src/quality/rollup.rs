@@ -196,6 +196,20 @@ enum Level {
     Program,
 }
 
+/// How many rows the program's sums of one period are spread over. Every submission in a
+/// program adds to its day's, week's and month's rows; on PostgreSQL each submission held those
+/// rows locked until its commit, and the others queued behind it. Spread by agent over eight
+/// rows, the reports add them up as they add up periods.
+const STRIPES: u32 = 8;
+
+/// The program row an agent's shares go to: any is right, as the reports add them all up.
+fn stripe_of(agent_code: &str) -> i64 {
+    let h = agent_code
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    i64::from(h % STRIPES)
+}
+
 impl Level {
     fn tables(self) -> (&'static str, &'static str) {
         match self {
@@ -211,7 +225,7 @@ impl Level {
     fn keys(self) -> &'static [&'static str] {
         match self {
             Level::Agent => &["agent_code"],
-            Level::Program => &[],
+            Level::Program => &["stripe"],
         }
     }
 }
@@ -278,9 +292,9 @@ fn criteria_sql(level: Level, criteria: usize) -> String {
     upsert_sql(level.tables().1, &columns, &CRITERION_SUMS, &rows)
 }
 
-/// Add `share` (taken out when `negate`) to the agent's and the program's rows of its day, week
-/// and month: one statement per table.
-async fn add(tx: &mut Tx, share: &Share, negate: bool) -> Result<(), sqlx::Error> {
+/// Add `share` (taken out when `negate`) to the agent's and the program's rows (those of
+/// `stripe`) of its day, week and month: one statement per table.
+async fn add(tx: &mut Tx, share: &Share, negate: bool, stripe: i64) -> Result<(), sqlx::Error> {
     let s = if negate {
         share.sums.negated()
     } else {
@@ -293,9 +307,11 @@ async fn add(tx: &mut Tx, share: &Share, negate: bool) -> Result<(), sqlx::Error
         .map(|(k, c)| (k, if negate { c.negated() } else { c.clone() }))
         .collect();
     for level in [Level::Agent, Level::Program] {
-        let agent = matches!(level, Level::Agent).then_some(share.agent_code.as_str());
-        let mut values: Vec<Value> = vec![share.program.into()];
-        values.extend(agent.map(Value::from));
+        let key: Value = match level {
+            Level::Agent => share.agent_code.as_str().into(),
+            Level::Program => stripe.into(),
+        };
+        let mut values: Vec<Value> = vec![share.program.into(), key.clone()];
         values.extend([
             s.evaluations.into(),
             s.scored.into(),
@@ -317,7 +333,7 @@ async fn add(tx: &mut Tx, share: &Share, negate: bool) -> Result<(), sqlx::Error
         }
         let mut values: Vec<Value> = vec![share.program.into()];
         values.extend(days.map(Value::from));
-        values.extend(agent.map(Value::from));
+        values.push(key);
         for ((key, principle), c) in &criteria {
             values.extend([
                 key.as_str().into(),
@@ -345,11 +361,16 @@ pub async fn replace(
     if before == after {
         return Ok(());
     }
+    // One program row per transaction, whatever the agents: two submissions never wait for
+    // each other's rows in opposite orders.
+    let Some(stripe) = after.or(before).map(|s| stripe_of(&s.agent_code)) else {
+        return Ok(());
+    };
     if let Some(b) = before {
-        add(tx, b, true).await?;
+        add(tx, b, true, stripe).await?;
     }
     if let Some(a) = after {
-        add(tx, a, false).await?;
+        add(tx, a, false, stripe).await?;
     }
     Ok(())
 }
@@ -375,15 +396,11 @@ mod tests {
 
     #[test]
     fn statements_use_every_bound_value_once_numbered_from_one() {
-        // program, agent, 12 sums, 3 days; the program's rows without the agent.
-        assert_eq!(
-            placeholders(&sums_sql(Level::Agent)),
-            (1..=17).collect::<Vec<_>>()
-        );
-        assert_eq!(
-            placeholders(&sums_sql(Level::Program)),
-            (1..=16).collect::<Vec<_>>()
-        );
+        // program, agent (or the program's stripe), 12 sums, 3 days.
+        for level in [Level::Agent, Level::Program] {
+            assert_eq!(placeholders(&sums_sql(level)), (1..=17).collect::<Vec<_>>());
+        }
+        assert!(sums_sql(Level::Program).contains("ON CONFLICT (program_id, grain, day, stripe)"));
         // program, 3 days, agent, then 8 per criterion.
         let agent = criteria_sql(Level::Agent, 4);
         assert_eq!(placeholders(&agent), (1..=5 + 4 * 8).collect::<Vec<_>>());
@@ -393,8 +410,19 @@ mod tests {
             "a row per grain and criterion"
         );
         let program = criteria_sql(Level::Program, 2);
-        assert_eq!(placeholders(&program), (1..=4 + 2 * 8).collect::<Vec<_>>());
-        assert!(program.contains("ON CONFLICT (program_id, grain, day, criterion_key, principle)"));
+        assert_eq!(placeholders(&program), (1..=5 + 2 * 8).collect::<Vec<_>>());
+        assert!(
+            program
+                .contains("ON CONFLICT (program_id, grain, day, stripe, criterion_key, principle)")
+        );
         assert!(sums_sql(Level::Agent).contains("'month', $17, $2, $3"));
+    }
+
+    #[test]
+    fn agents_spread_over_every_stripe() {
+        let stripes: std::collections::BTreeSet<i64> = (0..64)
+            .map(|i| stripe_of(&format!("agent{i:03}")))
+            .collect();
+        assert_eq!(stripes, (0..i64::from(STRIPES)).collect());
     }
 }
