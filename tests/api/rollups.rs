@@ -258,6 +258,13 @@ both_backends! {
             import_contacts(&app.db, request(programs[2].id, Mapping::generic(tz), 30), half(odd), |_| {}),
         );
         assert_eq!(a.unwrap().accepted + b.unwrap().accepted, 1500);
+        // In time order but for one block of a hundred rows that comes later in the file: the
+        // span held moves forward past it, then back over it.
+        let input_program = kalibra::programs::ProgramInput { code: "SWAP".into(), name: "Swap".into(), timezone: "UTC".into() };
+        programs.push(kalibra::programs::create(&app.db, &kalibra::audit::Actor::cli(), &input_program).await.unwrap());
+        let swapped: Vec<String> = [&rows[..400], &rows[500..800], &rows[400..500], &rows[800..]].concat();
+        let s = import_contacts(&app.db, request(programs[3].id, Mapping::generic(tz), 50), file(&swapped), |_| {}).await.unwrap();
+        assert_eq!((s.accepted, s.rejected), (1500, 0));
 
         let settings = KpiSettings::default();
         let q = KpiQuery::new(NaiveDate::from_ymd_opt(2025, 2, 20).unwrap(), NaiveDate::from_ymd_opt(2025, 6, 10).unwrap(), Dimension::Time(Bucket::Day));
@@ -271,6 +278,7 @@ both_backends! {
         // The programs' days differ with their time zones; the whole period's figures do not.
         assert_eq!(figures[0].1, figures[1].1, "held and looked up, {}", app.backend);
         assert_eq!(figures[0].1, figures[2].1, "held and read again after another import, {}", app.backend);
+        assert_eq!(figures[0].1, figures[3].1, "held while the file went back, {}", app.backend);
         let fcr = figures[0].1.fcr.expect("the period has answered contacts with customers");
         assert!(fcr > 0.3 && fcr < 0.9, "customers come back often enough to test: FCR {fcr}");
     }
