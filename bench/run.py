@@ -216,18 +216,25 @@ class DuckAnchor:
     """DuckDB on the raw table loaded by the import anchor: the reference figures and times."""
 
     def __init__(self, work: Path):
-        import duckdb
-
-        db = work / "anchor.duckdb"
-        if not db.exists():
-            raise BenchError(f"{db} is missing: run once without --queries-only, with --keep")
-        self.con = duckdb.connect(str(db), read_only=True)
-        self.con.execute("SET enable_progress_bar = false")
+        self.db = work / "anchor.duckdb"
+        if not self.db.exists():
+            raise BenchError(f"{self.db} is missing: run once without --queries-only, with --keep")
+        self.con = None
+        self.open()
         self.results = {}
 
+    def open(self):
+        import duckdb
+
+        if self.con is None:
+            self.con = duckdb.connect(str(self.db), read_only=True)
+            self.con.execute("SET enable_progress_bar = false")
+
     def result(self, q):
-        """(column names, rows) of a query, computed once."""
+        """(column names, rows) of a query, computed once (opening the database again when it
+        was closed)."""
         if q.name not in self.results:
+            self.open()
             cur = self.con.execute(q.sql(PERIOD[0], PERIOD_END_EXCLUSIVE))
             rows = cur.fetchall()
             self.results[q.name] = ([d[0] for d in cur.description], rows)
