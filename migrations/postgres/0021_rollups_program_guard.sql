@@ -10,7 +10,7 @@ BEGIN
     IF (TG_OP = 'DELETE' OR NEW.id <> OLD.id)
         AND (EXISTS (SELECT 1 FROM contacts WHERE program_id = OLD.id)
             OR EXISTS (SELECT 1 FROM contact_rollups WHERE program_id = OLD.id)) THEN
-        RAISE EXCEPTION 'program % has contacts', OLD.id USING ERRCODE = 'foreign_key_violation';
+        RAISE EXCEPTION 'program % has contacts or contact rollups', OLD.id USING ERRCODE = 'foreign_key_violation';
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;

@@ -368,6 +368,36 @@ struct SurveyOfNew {
     share: SurveyShare,
 }
 
+/// The columns [`insert_pg`] copies a new contact's values into, in the order it writes them.
+const COPIED: [&str; 26] = [
+    "id",
+    "program_id",
+    "import_id",
+    "imported_at",
+    "external_id",
+    "channel",
+    "queue",
+    "agent",
+    "customer_ref",
+    "reason",
+    "direction",
+    "arrived_at",
+    "answered_at",
+    "ended_at",
+    "wait_s",
+    "talk_s",
+    "hold_s",
+    "acw_s",
+    "first_response_s",
+    "outcome",
+    "resolved",
+    "recording_url",
+    "transcript",
+    "attributes",
+    "row_hash",
+    "fcr_repeat",
+];
+
 /// Insert on PostgreSQL: ids drawn from the table's sequence in one statement, then the rows
 /// with them in one binary `COPY`. Returns the new ids in the order of `fresh`.
 async fn insert_pg(
@@ -381,15 +411,16 @@ async fn insert_pg(
     // The identity column's sequence by its name: looking it up by the column takes longer
     // for each id than drawing the id.
     const IDS: &str = "SELECT nextval('contacts_id_seq') FROM generate_series(1, $1)";
-    const COPY: &str = "COPY contacts (id, program_id, import_id, imported_at, external_id, channel, queue, \
-        agent, customer_ref, reason, direction, arrived_at, answered_at, ended_at, wait_s, talk_s, hold_s, acw_s, \
-        first_response_s, outcome, resolved, recording_url, transcript, attributes, row_hash, fcr_repeat) \
-        FROM STDIN (FORMAT binary)";
+    let copy = format!(
+        "COPY contacts ({}) FROM STDIN (FORMAT binary)",
+        COPIED.join(", ")
+    );
     let ids: Vec<i64> = sqlx::query_scalar(IDS)
         .bind(fresh.len() as i64)
         .fetch_all(&mut *t)
         .await?;
-    let mut rows = CopyRows::new(26, fresh.len() * 320);
+    // About 300 bytes a contact without transcript, in binary form.
+    let mut rows = CopyRows::new(COPIED.len() as i16, fresh.len() * 320);
     for ((p, id), repeat) in fresh.iter().zip(&ids).zip(repeats) {
         let k = &p.contact;
         rows.row()
@@ -420,7 +451,7 @@ async fn insert_pg(
             .text(&p.hash)
             .bool_or_null(*repeat);
     }
-    rows.copy(t, COPY).await?;
+    rows.copy(t, &copy).await?;
     Ok(ids)
 }
 
