@@ -38,6 +38,16 @@ enum Command {
     Serve(ServeArgs),
     /// Run the web server with a demo organisation (default database: sqlite:kalibra-demo.db).
     Demo(DemoArgs),
+    #[command(flatten)]
+    OnDatabase(DatabaseCommand),
+    /// Statistics on files, without a database.
+    #[command(subcommand)]
+    Stats(StatsCommand),
+}
+
+/// The commands that open the database, do one thing on it and close it.
+#[derive(Subcommand)]
+enum DatabaseCommand {
     /// Apply database migrations and exit.
     Migrate,
     /// Manage people.
@@ -54,9 +64,6 @@ enum Command {
     Import(ImportCommand),
     /// Print a program's service KPIs for a period.
     Kpi(KpiArgs),
-    /// Statistics on files, without a database.
-    #[command(subcommand)]
-    Stats(StatsCommand),
 }
 
 #[derive(Subcommand)]
@@ -242,7 +249,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Serve(_) => serve(settings, None).await,
         Command::Demo(a) => serve(settings, Some(a.contacts)).await,
         Command::Stats(StatsCommand::Agreement(args)) => agreement(args),
-        command => {
+        Command::OnDatabase(command) => {
             let db = open(&settings).await?;
             let done = on_database(&db, settings, command).await;
             // Closed before the process ends, so that the database file alone holds everything
@@ -254,19 +261,16 @@ pub async fn run() -> anyhow::Result<()> {
 }
 
 /// Run a command that works on the database `db`.
-async fn on_database(db: &Db, settings: Settings, command: Command) -> anyhow::Result<()> {
+async fn on_database(db: &Db, settings: Settings, command: DatabaseCommand) -> anyhow::Result<()> {
     match command {
-        Command::Serve(_) | Command::Demo(_) | Command::Stats(_) => {
-            bail!("this command does not work on an open database")
-        }
-        Command::Migrate => {
+        DatabaseCommand::Migrate => {
             println!(
                 "migrations applied to {}",
                 crate::store::redact(&settings.database_url)
             );
             Ok(())
         }
-        Command::User(UserCommand::Create {
+        DatabaseCommand::User(UserCommand::Create {
             email,
             name,
             role,
@@ -295,7 +299,7 @@ async fn on_database(db: &Db, settings: Settings, command: Command) -> anyhow::R
             );
             Ok(())
         }
-        Command::Program(ProgramCommand::Create {
+        DatabaseCommand::Program(ProgramCommand::Create {
             code,
             name,
             timezone,
@@ -314,7 +318,7 @@ async fn on_database(db: &Db, settings: Settings, command: Command) -> anyhow::R
             );
             Ok(())
         }
-        Command::Program(ProgramCommand::Settings {
+        DatabaseCommand::Program(ProgramCommand::Settings {
             program,
             answer_within_s,
             short_abandon_s,
@@ -348,14 +352,14 @@ async fn on_database(db: &Db, settings: Settings, command: Command) -> anyhow::R
             println!("{}", serde_json::to_string_pretty(&p.kpi)?);
             Ok(())
         }
-        Command::Kpi(args) => print_kpis(db, args).await,
-        Command::Import(ImportCommand::Contacts(args)) => {
+        DatabaseCommand::Kpi(args) => print_kpis(db, args).await,
+        DatabaseCommand::Import(ImportCommand::Contacts(args)) => {
             import_file(db, args, crate::contacts::mapping::CONTACTS).await
         }
-        Command::Import(ImportCommand::Surveys(args)) => {
+        DatabaseCommand::Import(ImportCommand::Surveys(args)) => {
             import_file(db, args, crate::contacts::mapping::SURVEYS).await
         }
-        Command::Token(TokenCommand::Create {
+        DatabaseCommand::Token(TokenCommand::Create {
             email,
             expires_days,
             name,
