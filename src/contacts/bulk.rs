@@ -368,35 +368,14 @@ struct SurveyOfNew {
     share: SurveyShare,
 }
 
-/// The columns [`insert_pg`] copies a new contact's values into, in the order it writes them.
-const COPIED: [&str; 26] = [
-    "id",
-    "program_id",
-    "import_id",
-    "imported_at",
-    "external_id",
-    "channel",
-    "queue",
-    "agent",
-    "customer_ref",
-    "reason",
-    "direction",
-    "arrived_at",
-    "answered_at",
-    "ended_at",
-    "wait_s",
-    "talk_s",
-    "hold_s",
-    "acw_s",
-    "first_response_s",
-    "outcome",
-    "resolved",
-    "recording_url",
-    "transcript",
-    "attributes",
-    "row_hash",
-    "fcr_repeat",
-];
+/// The columns [`insert_pg`] copies a new contact's values into, in the order it writes them:
+/// the id, those of [`store::COLUMNS`] in their order, and the first-contact flag.
+fn copied() -> Vec<&'static str> {
+    std::iter::once("id")
+        .chain(store::COLUMNS)
+        .chain(["fcr_repeat"])
+        .collect()
+}
 
 /// Insert on PostgreSQL: ids drawn from the table's sequence in one statement, then the rows
 /// with them in one binary `COPY`. Returns the new ids in the order of `fresh`.
@@ -411,23 +390,22 @@ async fn insert_pg(
     // The identity column's sequence by its name: looking it up by the column takes longer
     // for each id than drawing the id.
     const IDS: &str = "SELECT nextval('contacts_id_seq') FROM generate_series(1, $1)";
+    let columns = copied();
     let copy = format!(
         "COPY contacts ({}) FROM STDIN (FORMAT binary)",
-        COPIED.join(", ")
+        columns.join(", ")
     );
     let ids: Vec<i64> = sqlx::query_scalar(IDS)
         .bind(fresh.len() as i64)
         .fetch_all(&mut *t)
         .await?;
     // About 300 bytes a contact without transcript, in binary form.
-    let mut rows = CopyRows::new(COPIED.len() as i16, fresh.len() * 320);
+    let mut rows = CopyRows::new(columns.len() as i16, fresh.len() * 320);
     for ((p, id), repeat) in fresh.iter().zip(&ids).zip(repeats) {
         let k = &p.contact;
         rows.row()
             .int(*id)
             .int(program.0)
-            .int(job)
-            .int(at)
             .text(&k.external_id)
             .text(k.channel.as_str())
             .text(&k.queue)
@@ -449,6 +427,8 @@ async fn insert_pg(
             .text_or_null(p.transcript_json().as_deref())
             .text_or_null(p.attributes_json().as_deref())
             .text(&p.hash)
+            .int(job)
+            .int(at)
             .bool_or_null(*repeat);
     }
     rows.copy(t, &copy).await?;

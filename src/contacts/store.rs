@@ -111,7 +111,8 @@ impl Prepared {
     }
 }
 
-const COLUMNS: [&str; 24] = [
+/// A contact's columns that an import writes, in the order [`bind_contact`] binds them.
+pub(super) const COLUMNS: [&str; 24] = [
     "program_id",
     "external_id",
     "channel",

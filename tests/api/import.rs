@@ -113,8 +113,18 @@ both_backends! {
             r#"{"external_id": "bare", "arrived": "2026-03-02T09:05:00+01:00"}"#, "\n",
         );
         let req = ImportRequest { format: Format::Jsonl, ..request(program, None, 10) };
+        let started = kalibra::domain::now();
         let s = import_contacts(&app.db, req, input(lines), |_| {}).await.unwrap();
+        let finished = kalibra::domain::now();
         assert_eq!((s.accepted, s.rejected), (2, 0), "{:?}", s.first_rejects);
+        // Each row names the import job that stored it, and when.
+        const TRACES: &str = "SELECT import_id, imported_at FROM contacts WHERE program_id = $1";
+        let traces: Vec<(i64, i64)> = kalibra::on_db!(&app.db, p => sqlx::query_as(TRACES).bind(program).fetch_all(p).await).unwrap();
+        assert_eq!(traces.len(), 2);
+        for (job, at) in traces {
+            assert_eq!(job, s.job_id);
+            assert!((started..=finished).contains(&at), "stored at {at}, import ran {started}..={finished}");
+        }
         let id = |external: &'static str| {
             let db = app.db.clone();
             async move {
