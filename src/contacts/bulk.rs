@@ -369,11 +369,10 @@ struct SurveyOfNew {
 }
 
 /// The columns [`insert_pg`] copies a new contact's values into, in the order it writes them:
-/// the id, those of [`store::COLUMNS`] in their order, and the first-contact flag.
+/// the id, then those of [`store::new_contact_columns`].
 fn copied() -> Vec<&'static str> {
     std::iter::once("id")
-        .chain(store::COLUMNS)
-        .chain(["fcr_repeat"])
+        .chain(store::new_contact_columns())
         .collect()
 }
 

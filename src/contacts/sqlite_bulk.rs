@@ -9,7 +9,7 @@ use sqlx::sqlite::SqliteConnection;
 use super::bulk::Existing;
 use super::repeats::{Neighbour, Window};
 use super::rollup::{Delta, Key, RollupRow, measures};
-use super::store::Prepared;
+use super::store::{self, Prepared};
 use crate::domain::{ProgramId, Timestamp};
 use raw::Value;
 
@@ -76,10 +76,8 @@ fn values_rows(width: usize, rows: usize) -> String {
     format!("VALUES {}", all.join(", "))
 }
 
-const CONTACT_COLUMNS: &str = "program_id, import_id, imported_at, external_id, channel, queue, agent, \
-    customer_ref, reason, direction, arrived_at, answered_at, ended_at, wait_s, talk_s, hold_s, acw_s, \
-    first_response_s, outcome, resolved, recording_url, transcript, attributes, row_hash, fcr_repeat";
-const CONTACT_WIDTH: usize = 25;
+/// Values bound for each contact: those of [`store::new_contact_columns`], in their order.
+const CONTACT_WIDTH: usize = store::COLUMNS.len() + 1;
 
 /// Contacts written by one statement. Each statement costs a reset, a bind of every value and
 /// the start of a program run; fifty rows to a statement cost a fifth less per contact than one.
@@ -90,7 +88,8 @@ const CONTACTS_PER_STATEMENT: usize = 50;
 
 fn insert_contacts_sql(rows: usize) -> String {
     format!(
-        "INSERT OR FAIL INTO contacts ({CONTACT_COLUMNS}) {}",
+        "INSERT OR FAIL INTO contacts ({}) {}",
+        store::new_contact_columns().collect::<Vec<_>>().join(", "),
         values_rows(CONTACT_WIDTH, rows)
     )
 }
@@ -139,10 +138,9 @@ fn insert_rows(
         let mut values = Vec::with_capacity(CONTACT_WIDTH * rows.len());
         for ((p, repeat), (transcript, attributes)) in rows.iter().zip(repeats).zip(&texts) {
             let k = &p.contact;
-            values.extend([
+            // As many as the statement has columns, or this does not compile.
+            let row: [Value; CONTACT_WIDTH] = [
                 Value::Int(program.0),
-                Value::Int(job),
-                Value::Int(at),
                 Value::Text(&k.external_id),
                 Value::Text(k.channel.as_str()),
                 Value::Text(&k.queue),
@@ -164,8 +162,11 @@ fn insert_rows(
                 Value::text(transcript.as_deref()),
                 Value::text(attributes.as_deref()),
                 Value::Text(&p.hash),
+                Value::Int(job),
+                Value::Int(at),
                 Value::int(repeat.map(i64::from)),
-            ]);
+            ];
+            values.extend(row);
         }
         if rows.len() == CONTACTS_PER_STATEMENT {
             full.execute(&values)?;

@@ -139,6 +139,11 @@ pub(super) const COLUMNS: [&str; 24] = [
     "imported_at",
 ];
 
+/// The columns the bulk inserts write of a new contact: [`COLUMNS`], then its first-contact flag.
+pub(super) fn new_contact_columns() -> impl Iterator<Item = &'static str> {
+    COLUMNS.into_iter().chain(["fcr_repeat"])
+}
+
 /// Bind one contact's values in the order of [`COLUMNS`].
 macro_rules! bind_contact {
     ($q:expr, $program:expr, $job:expr, $at:expr, $p:expr) => {{
