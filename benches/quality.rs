@@ -116,14 +116,14 @@ async fn publish_form(db: &Db, program: ProgramId) -> forms::FormVersion {
 
 async fn import(db: &Db, program: ProgramId, csv: String) {
     let req = kalibra::contacts::import::ImportRequest {
-        program,
-        source_name: "bench.csv".into(),
-        format: kalibra::contacts::mapping::Format::Csv,
-        mapping: kalibra::contacts::mapping::Mapping::generic(chrono_tz::UTC),
-        created_by: "bench".into(),
-        rejects_path: None,
         batch_rows: 10_000,
-        held_contacts: kalibra::contacts::import::HELD_CONTACTS,
+        ..kalibra::contacts::import::ImportRequest::new(
+            program,
+            "bench.csv",
+            kalibra::contacts::mapping::Format::Csv,
+            kalibra::contacts::mapping::Mapping::generic(chrono_tz::UTC),
+            "bench",
+        )
     };
     let s = kalibra::contacts::import::import_contacts(
         db,

@@ -557,20 +557,47 @@ async fn import_file(
     );
     let started = std::time::Instant::now();
     let req = ImportRequest {
-        program: program.id,
-        source_name: args.file.display().to_string(),
-        format,
-        mapping,
-        created_by: "cli".into(),
         rejects_path: Some(rejects_path),
-        batch_rows: import::BATCH_ROWS,
-        held_contacts: import::HELD_CONTACTS,
+        ..ImportRequest::new(
+            program.id,
+            args.file.display().to_string(),
+            format,
+            mapping,
+            "cli",
+        )
     };
     let progress_bar = bar.clone();
-    let progress = move |rows: u64| {
-        progress_bar.set_position(bytes.load(Ordering::Relaxed));
+    let progress = move |p: import::Progress| {
         let secs = started.elapsed().as_secs_f64().max(1e-3);
-        progress_bar.set_message(format!("{rows} rows, {:.0} rows/s", rows as f64 / secs));
+        match p.stage {
+            import::Stage::InFileOrder => {
+                progress_bar.set_position(bytes.load(Ordering::Relaxed));
+                let rate = p.rows_read as f64 / secs;
+                progress_bar.set_message(format!("{} rows, {rate:.0} rows/s", p.rows_read));
+            }
+            import::Stage::Sorting => {
+                progress_bar.set_position(bytes.load(Ordering::Relaxed));
+                progress_bar.set_message(format!(
+                    "{} rows read; out of time order, sorted by arrival before they are stored",
+                    p.rows_read
+                ));
+            }
+            // From here the bar counts the sorted rows stored.
+            import::Stage::InArrivalOrder { stored, of } => {
+                if progress_bar.length() != Some(of) {
+                    progress_bar.set_style(
+                        indicatif::ProgressStyle::with_template(
+                            "{bar:30} {pos}/{len} rows  {msg}  eta {eta}",
+                        )
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    );
+                    progress_bar.set_length(of);
+                    progress_bar.reset_eta();
+                }
+                progress_bar.set_position(stored);
+                progress_bar.set_message("stored in order of arrival");
+            }
+        }
     };
     let summary = if kind == crate::contacts::mapping::SURVEYS {
         crate::contacts::surveys::import_surveys(db, req, input, progress).await

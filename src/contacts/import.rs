@@ -1,6 +1,7 @@
 //! Streaming import of contact records: a reader thread parses and checks rows into batches, the
 //! writer stores each batch in one transaction. Memory stays flat whatever the file size; a crash
-//! leaves only whole batches, and importing the same file again completes the job.
+//! leaves only whole batches, and importing the same file again completes the job. A file out
+//! of time order is read whole first and stored in order of arrival (see `arrival_order`).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -8,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub use super::arrival_order::Sorting;
+use super::arrival_order::{Disorder, Runs};
 use super::mapping::{FieldError, Format, Mapping, Parsed};
 use super::record::{CsvRecord, Header, JsonRecord, Record};
 use super::store::{self, Counts, Prepared};
@@ -114,11 +117,16 @@ pub fn open(path: &Path, bytes: Arc<AtomicU64>) -> Result<Box<dyn Read + Send>, 
 }
 
 /// A row ready to store: its key within the program, and a fingerprint of its content.
-pub trait ImportRow: Send + 'static {
+pub trait ImportRow: Send + serde::Serialize + serde::de::DeserializeOwned + 'static {
     /// What the import job and its messages call these rows.
     const KIND: &'static str;
     fn key(&self) -> &str;
     fn fingerprint(&self) -> &str;
+    /// When the row's contact arrived, for rows best stored in time order; `None` keeps the
+    /// file's order whatever it is.
+    fn arrival(&self) -> Option<i64> {
+        None
+    }
     /// What the import keeps from one batch to the next.
     type Carried: Send;
     fn carried(req: &ImportRequest) -> Self::Carried;
@@ -142,6 +150,9 @@ impl ImportRow for Prepared {
     fn fingerprint(&self) -> &str {
         &self.hash
     }
+    fn arrival(&self) -> Option<i64> {
+        Some(self.contact.arrived_ms)
+    }
     type Carried = super::recent::RecentContacts;
     fn carried(req: &ImportRequest) -> Self::Carried {
         super::recent::RecentContacts::holding(req.held_contacts)
@@ -158,11 +169,40 @@ impl ImportRow for Prepared {
     }
 }
 
+/// Where an import stands, for its progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Rows are stored in the order of the file.
+    InFileOrder,
+    /// The file is out of time order: the rest of it is read and sorted by arrival first.
+    Sorting,
+    /// The sorted rows are stored: `stored` of `of` so far.
+    InArrivalOrder { stored: u64, of: u64 },
+}
+
+/// How far an import has come, after each stored batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub rows_read: u64,
+    pub stage: Stage,
+}
+
 /// What the reader thread hands to the writer.
 struct Batch<T> {
     rows: Vec<T>,
     rejects: Vec<Reject>,
     counts: Counts,
+    stage: Stage,
+}
+
+/// The order the batcher's rows go out in.
+enum Order<T> {
+    /// The file's, while it keeps to time order.
+    File(Disorder),
+    /// The file is out of time order: its rows are gathered in sorted runs.
+    Gathering(Runs<T>),
+    /// The gathered rows, merged in order of arrival: `stored` taken of `of`.
+    Arrival { stored: u64, of: u64 },
 }
 
 /// Collects rows into batches, folding repeated keys within a batch (the last row wins).
@@ -173,11 +213,27 @@ struct Batcher<T> {
     rejects: Vec<Reject>,
     counts: Counts,
     tx: tokio::sync::mpsc::Sender<Batch<T>>,
+    order: Order<T>,
+    sorting: Sorting,
 }
 
 impl<T: ImportRow> Batcher<T> {
-    /// Take one row (`None`: skipped by the mapping); `false` when the writer has stopped.
-    fn row(&mut self, parsed: Result<Option<T>, Reject>) -> bool {
+    fn new(batch_rows: usize, sorting: Sorting, tx: tokio::sync::mpsc::Sender<Batch<T>>) -> Self {
+        Batcher {
+            batch_rows,
+            rows: Vec::with_capacity(batch_rows),
+            index: HashMap::default(),
+            rejects: Vec::new(),
+            counts: Counts::default(),
+            tx,
+            order: Order::File(Disorder::new(sorting.late_rows)),
+            sorting,
+        }
+    }
+
+    /// Take one row (`None`: skipped by the mapping); `Ok(false)` when the writer has stopped,
+    /// `Err` when the rows cannot be sorted.
+    fn row(&mut self, parsed: Result<Option<T>, Reject>) -> Result<bool, String> {
         self.counts.rows_read += 1;
         match parsed {
             Err(r) => {
@@ -185,35 +241,109 @@ impl<T: ImportRow> Batcher<T> {
                 self.rejects.push(r);
             }
             Ok(None) => self.counts.skipped += 1,
-            Ok(Some(p)) => match self.index.get(p.key()) {
-                Some(&i) if self.rows[i].fingerprint() == p.fingerprint() => {
-                    self.counts.unchanged += 1
+            Ok(Some(p)) => {
+                let arrival = p.arrival();
+                if let (Order::File(disorder), Some(at)) = (&mut self.order, arrival)
+                    && disorder.out_of_order(at)
+                {
+                    self.gather()?;
                 }
-                Some(&i) => {
-                    self.counts.updated += 1;
-                    self.rows[i] = p;
+                match (&mut self.order, arrival) {
+                    (Order::Gathering(runs), Some(at)) => {
+                        runs.push(at, p).map_err(|e| e.to_string())?;
+                        if runs.len() % runs.run_rows() as u64 == 0 {
+                            // The rows read so far, for the job and its progress.
+                            return Ok(self.flush());
+                        }
+                    }
+                    _ => self.add(p),
                 }
-                None => {
-                    self.index.insert(p.key().to_owned(), self.rows.len());
-                    self.rows.push(p);
-                }
-            },
+            }
         }
         if self.rows.len() >= self.batch_rows || self.rejects.len() >= self.batch_rows {
-            return self.flush();
+            return Ok(self.flush());
         }
-        true
+        Ok(true)
+    }
+
+    /// From here on gather the rows to sort them, starting with those of the open batch.
+    fn gather(&mut self) -> Result<(), String> {
+        let mut runs = Runs::new(self.sorting.run_rows).map_err(|e| e.to_string())?;
+        self.index.clear();
+        for row in self.rows.drain(..) {
+            let at = row.arrival().unwrap_or(i64::MIN);
+            runs.push(at, row).map_err(|e| e.to_string())?;
+        }
+        self.order = Order::Gathering(runs);
+        Ok(())
+    }
+
+    /// Add a row to the open batch.
+    fn add(&mut self, p: T) {
+        match self.index.get(p.key()) {
+            Some(&i) if self.rows[i].fingerprint() == p.fingerprint() => self.counts.unchanged += 1,
+            Some(&i) => {
+                self.counts.updated += 1;
+                self.rows[i] = p;
+            }
+            None => {
+                self.index.insert(p.key().to_owned(), self.rows.len());
+                self.rows.push(p);
+            }
+        }
     }
 
     /// Send the batch; `false` when the writer has stopped.
     fn flush(&mut self) -> bool {
+        let stage = match &self.order {
+            Order::File(_) => Stage::InFileOrder,
+            Order::Gathering(_) => Stage::Sorting,
+            Order::Arrival { stored, of } => Stage::InArrivalOrder {
+                stored: *stored,
+                of: *of,
+            },
+        };
+        self.send(stage)
+    }
+
+    /// Send the batch as of `stage`; `false` when the writer has stopped.
+    fn send(&mut self, stage: Stage) -> bool {
         self.index.clear();
         let batch = Batch {
             rows: std::mem::take(&mut self.rows),
             rejects: std::mem::take(&mut self.rejects),
             counts: std::mem::take(&mut self.counts),
+            stage,
         };
         self.tx.blocking_send(batch).is_ok()
+    }
+
+    /// The file has been read: send what is open and, if the rows were gathered, send them
+    /// merged in order of arrival.
+    fn finish(&mut self) -> Result<(), String> {
+        let Order::Gathering(runs) =
+            std::mem::replace(&mut self.order, Order::Arrival { stored: 0, of: 0 })
+        else {
+            self.flush();
+            return Ok(());
+        };
+        let of = runs.len();
+        // Everything read, counted before the first sorted batch is stored.
+        if !self.send(Stage::Sorting) {
+            return Ok(());
+        }
+        self.order = Order::Arrival { stored: 0, of };
+        for row in runs.merged().map_err(|e| e.to_string())? {
+            self.add(row.map_err(|e| e.to_string())?);
+            if let Order::Arrival { stored, .. } = &mut self.order {
+                *stored += 1;
+            }
+            if self.rows.len() >= self.batch_rows && !self.flush() {
+                return Ok(());
+            }
+        }
+        self.flush();
+        Ok(())
     }
 }
 
@@ -292,7 +422,7 @@ fn read_rows<T: ImportRow>(
                             record = rec.row;
                             r
                         };
-                        if !b.row(parsed) {
+                        if !b.row(parsed)? {
                             return Ok(());
                         }
                     }
@@ -301,7 +431,7 @@ fn read_rows<T: ImportRow>(
                     }
                     Err(e) => {
                         let row_no = e.position().map(|p| p.line()).unwrap_or(row_no);
-                        if !b.row(Err(reject(row_no, "", format!("unreadable row: {e}")))) {
+                        if !b.row(Err(reject(row_no, "", format!("unreadable row: {e}"))))? {
                             return Ok(());
                         }
                     }
@@ -315,7 +445,7 @@ fn read_rows<T: ImportRow>(
                 let line = match line {
                     Ok(l) => l,
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        if !b.row(Err(reject(row_no, "", "the line is not UTF-8 text"))) {
+                        if !b.row(Err(reject(row_no, "", "the line is not UTF-8 text")))? {
                             return Ok(());
                         }
                         continue;
@@ -331,14 +461,13 @@ fn read_rows<T: ImportRow>(
                     Ok(rec) => parse(&rec).map_err(|e| reject(row_no, &e.field, e.reason)),
                     Err(e) => Err(reject(row_no, "", e)),
                 };
-                if !b.row(parsed) {
+                if !b.row(parsed)? {
                     return Ok(());
                 }
             }
         }
     }
-    b.flush();
-    Ok(())
+    b.finish()
 }
 
 pub struct ImportRequest {
@@ -354,16 +483,41 @@ pub struct ImportRequest {
     /// The most stored contacts held in memory between batches for first-contact resolution
     /// ([`HELD_CONTACTS`] unless a test wants them looked up one by one).
     pub held_contacts: usize,
+    /// When a file out of time order is sorted, and in runs of how many rows.
+    pub sorting: Sorting,
+}
+
+impl ImportRequest {
+    /// An import with every rejected row kept only in the summary, and the usual batches.
+    pub fn new(
+        program: ProgramId,
+        source_name: impl Into<String>,
+        format: Format,
+        mapping: Mapping,
+        created_by: impl Into<String>,
+    ) -> Self {
+        ImportRequest {
+            program,
+            source_name: source_name.into(),
+            format,
+            mapping,
+            created_by: created_by.into(),
+            rejects_path: None,
+            batch_rows: BATCH_ROWS,
+            held_contacts: HELD_CONTACTS,
+            sorting: Sorting::default(),
+        }
+    }
 }
 
 pub use super::recent::MAX_HELD as HELD_CONTACTS;
 
-/// Import contacts from `input`; `progress` is called after every stored batch with the rows read.
+/// Import contacts from `input`; `progress` is called after every stored batch.
 pub async fn import_contacts(
     db: &Db,
     req: ImportRequest,
     input: Box<dyn Read + Send>,
-    progress: impl FnMut(u64),
+    progress: impl FnMut(Progress),
 ) -> Result<Summary, ImportError> {
     let pseudonyms = Pseudonymiser::new(&store::pseudonym_key(db).await?);
     let mapping = req.mapping.clone();
@@ -401,22 +555,16 @@ pub async fn import<T: ImportRow>(
     req: ImportRequest,
     input: Box<dyn Read + Send>,
     parse: RowParser<T>,
-    mut progress: impl FnMut(u64),
+    mut progress: impl FnMut(Progress),
 ) -> Result<Summary, ImportError> {
     let job = store::start_job(db, req.program, T::KIND, &req.source_name, &req.created_by).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Batch<T>>(1);
     let mapping = req.mapping.clone();
     let format = req.format;
     let batch_rows = req.batch_rows.max(1);
+    let sorting = req.sorting;
     let reader = tokio::task::spawn_blocking(move || {
-        let mut b = Batcher {
-            batch_rows,
-            rows: Vec::with_capacity(batch_rows),
-            index: HashMap::default(),
-            rejects: Vec::new(),
-            counts: Counts::default(),
-            tx,
-        };
+        let mut b = Batcher::new(batch_rows, sorting, tx);
         read_rows(input, format, &mapping, &parse, &mut b)
     });
 
@@ -445,8 +593,11 @@ pub async fn import<T: ImportRow>(
                 }
             }
             let mut dbtx = db.begin().await?;
-            let (accepted, updated, unchanged) =
-                T::upsert(&mut dbtx, req.program, job, &batch.rows, &mut carried).await?;
+            let (accepted, updated, unchanged) = if batch.rows.is_empty() {
+                (0, 0, 0)
+            } else {
+                T::upsert(&mut dbtx, req.program, job, &batch.rows, &mut carried).await?
+            };
             let mut next = total;
             next.rows_read += batch.counts.rows_read;
             next.accepted += accepted;
@@ -473,7 +624,10 @@ pub async fn import<T: ImportRow>(
             write_error = Some(e.to_string());
             break;
         }
-        progress(total.rows_read);
+        progress(Progress {
+            rows_read: total.rows_read,
+            stage: batch.stage,
+        });
     }
     drop(rx);
     let read_result = reader

@@ -1,6 +1,7 @@
 //! Contacts of every channel (phone, e-mail, chat, social, bot): their import from telephony and
 //! helpdesk exports, and their storage.
 
+pub mod arrival_order;
 pub mod backlog;
 pub mod browse;
 pub(crate) mod bulk;
@@ -63,7 +64,7 @@ pub struct Turn {
 }
 
 /// A contact as read from a source row, before it is stored.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewContact {
     pub external_id: String,
     pub channel: Channel,

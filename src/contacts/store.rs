@@ -86,6 +86,7 @@ pub async fn store_rejects(
 }
 
 /// A contact ready to store: read, pseudonymised and fingerprinted.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Prepared {
     pub contact: NewContact,
     pub customer_ref: String,

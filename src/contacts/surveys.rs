@@ -15,7 +15,7 @@ use crate::on_tx;
 use crate::store::{Db, Tx};
 
 /// A survey answer as read from a row.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewSurvey {
     pub contact: String,
     pub answered_ms: Option<i64>,
@@ -96,6 +96,7 @@ pub fn apply(m: &Mapping, rec: &dyn Record) -> Result<NewSurvey, FieldError> {
 }
 
 /// A survey answer ready to store.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct PreparedSurvey {
     pub survey: NewSurvey,
     pub hash: String,
@@ -301,7 +302,7 @@ pub async fn import_surveys(
     db: &Db,
     req: ImportRequest,
     input: Box<dyn Read + Send>,
-    progress: impl FnMut(u64),
+    progress: impl FnMut(super::import::Progress),
 ) -> Result<Summary, ImportError> {
     let mapping = req.mapping.clone();
     let parse: RowParser<PreparedSurvey> =

@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::import::{self, BATCH_ROWS, ImportRequest, Summary};
+use super::import::{self, ImportRequest, Summary};
 use super::mapping::{CONTACTS, Format, Kind, Mapping, SURVEYS};
 use super::store::{self, Job};
 use crate::api::{ApiUser, IdPath, QueryParams};
@@ -183,16 +183,13 @@ pub async fn api_upload(
     file.flush()
         .await
         .map_err(|e| AppError::Unexpected(e.into()))?;
-    let req = ImportRequest {
-        program: program.id,
-        source_name: p.name.clone().unwrap_or_else(|| "upload".into()),
+    let req = ImportRequest::new(
+        program.id,
+        p.name.clone().unwrap_or_else(|| "upload".into()),
         format,
         mapping,
-        created_by: user.0.label(),
-        rejects_path: None,
-        batch_rows: BATCH_ROWS,
-        held_contacts: import::HELD_CONTACTS,
-    };
+        user.0.label(),
+    );
     let summary = run(
         &app,
         &actor_of(&user.0, &meta),
@@ -327,16 +324,7 @@ pub async fn upload_page(
         let kind = kind_of(&kind)?;
         let mapping = mapping_for(kind, Some(&mapping), &program)?;
         let format = import::detect_format(None, &mapping, Path::new(&name)).unwrap_or(Format::Csv);
-        let req = ImportRequest {
-            program: program.id,
-            source_name: name.clone(),
-            format,
-            mapping,
-            created_by: ctx.user.label(),
-            rejects_path: None,
-            batch_rows: BATCH_ROWS,
-            held_contacts: import::HELD_CONTACTS,
-        };
+        let req = ImportRequest::new(program.id, name.clone(), format, mapping, ctx.user.label());
         run(
             &app,
             &actor_of(&ctx.user, &meta),

@@ -286,7 +286,7 @@ pub const DAYS: u32 = 28;
 /// Give every demo program without contacts about its share of `total` contacts over the last
 /// [`DAYS`] days, with survey answers, through the ordinary import. Returns the contacts added.
 pub async fn seed_contacts(db: &Db, total: u64) -> Result<u64, AppError> {
-    use crate::contacts::import::{BATCH_ROWS, ImportRequest, import_contacts};
+    use crate::contacts::import::{ImportRequest, import_contacts};
     use crate::contacts::mapping::{Format, Mapping, SURVEYS};
 
     let mut added = 0;
@@ -302,15 +302,8 @@ pub async fn seed_contacts(db: &Db, total: u64) -> Result<u64, AppError> {
             chrono::Utc::now().with_timezone(&tz).date_naive() - chrono::Duration::days(1);
         let n = (total as f64 * profile.weight).round() as u64;
         let (rows, surveys) = traffic::Traffic::new(profile, n, yesterday, DAYS, 42 + i as u64);
-        let request = |mapping: Mapping, name: &str| ImportRequest {
-            program: program.id,
-            source_name: name.to_owned(),
-            format: Format::Csv,
-            mapping,
-            created_by: "demo".into(),
-            rejects_path: None,
-            batch_rows: BATCH_ROWS,
-            held_contacts: crate::contacts::import::HELD_CONTACTS,
+        let request = |mapping: Mapping, name: &str| {
+            ImportRequest::new(program.id, name.to_owned(), Format::Csv, mapping, "demo")
         };
         let s = import_contacts(
             db,

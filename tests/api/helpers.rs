@@ -191,14 +191,14 @@ impl TestApp {
     ) -> std::collections::BTreeMap<String, i64> {
         let program = self.program_id(program).await;
         let req = kalibra::contacts::import::ImportRequest {
-            program,
-            source_name: "fixture.csv".into(),
-            format: kalibra::contacts::mapping::Format::Csv,
-            mapping: kalibra::contacts::mapping::Mapping::generic(chrono_tz::Europe::Berlin),
-            created_by: "test".into(),
-            rejects_path: None,
             batch_rows: 10,
-            held_contacts: kalibra::contacts::import::HELD_CONTACTS,
+            ..kalibra::contacts::import::ImportRequest::new(
+                program,
+                "fixture.csv",
+                kalibra::contacts::mapping::Format::Csv,
+                kalibra::contacts::mapping::Mapping::generic(chrono_tz::Europe::Berlin),
+                "test",
+            )
         };
         let summary = kalibra::contacts::import::import_contacts(
             &self.db,
@@ -226,14 +226,14 @@ impl TestApp {
     pub async fn import_surveys_csv(&self, program: &str, csv: &str) {
         use kalibra::contacts::mapping::{Format, Mapping, SURVEYS};
         let req = kalibra::contacts::import::ImportRequest {
-            program: self.program_id(program).await,
-            source_name: "surveys.csv".into(),
-            format: Format::Csv,
-            mapping: Mapping::generic_for(SURVEYS, chrono_tz::Europe::Berlin),
-            created_by: "test".into(),
-            rejects_path: None,
             batch_rows: 10,
-            held_contacts: kalibra::contacts::import::HELD_CONTACTS,
+            ..kalibra::contacts::import::ImportRequest::new(
+                self.program_id(program).await,
+                "surveys.csv",
+                Format::Csv,
+                Mapping::generic_for(SURVEYS, chrono_tz::Europe::Berlin),
+                "test",
+            )
         };
         let summary = kalibra::contacts::surveys::import_surveys(
             &self.db,

@@ -4,7 +4,7 @@
 use std::io::{Cursor, Read, Write};
 use std::process::Command;
 
-use kalibra::contacts::import::{ImportRequest, import_contacts};
+use kalibra::contacts::import::{ImportRequest, Sorting, Stage, import_contacts};
 use kalibra::contacts::mapping::{Format, Mapping};
 use kalibra::contacts::store;
 
@@ -29,14 +29,15 @@ fn request(
     batch_rows: usize,
 ) -> ImportRequest {
     ImportRequest {
-        program,
-        source_name: "test.csv".into(),
-        format: Format::Csv,
-        mapping: Mapping::generic(chrono_tz::Europe::Berlin),
-        created_by: "test".into(),
         rejects_path: rejects,
         batch_rows,
-        held_contacts: kalibra::contacts::import::HELD_CONTACTS,
+        ..ImportRequest::new(
+            program,
+            "test.csv",
+            Format::Csv,
+            Mapping::generic(chrono_tz::Europe::Berlin),
+            "test",
+        )
     }
 }
 
@@ -235,6 +236,67 @@ both_backends! {
         let s = import_contacts(&app.db, request(program, None, 3), input(&csv), |_| {}).await.unwrap();
         assert_eq!((s.accepted, s.unchanged), (3, 6));
         assert_eq!(contact_count(&app, "ACME-DE").await, 9);
+    }
+
+    async fn a_file_out_of_time_order_is_stored_in_order_of_arrival(app: TestApp) {
+        let mut programs = Vec::new();
+        for code in ["TIMED", "SORTED"] {
+            let p = kalibra::programs::ProgramInput { code: code.into(), name: code.into(), timezone: "Europe/Berlin".into() };
+            programs.push(kalibra::programs::create(&app.db, &kalibra::audit::Actor::cli(), &p).await.unwrap().id);
+        }
+        // Three agents' twelve days, sorted by agent; customers come back within the week.
+        let mut rows = Vec::new();
+        for agent in ["anna", "bert", "cem"] {
+            for day in 1..=12 {
+                let customer = (day + agent.len()) % 5;
+                rows.push((day, format!("{agent}-{day},{agent},C{customer},2026-02-{day:02} 09:00:00,10,60,handled\n")));
+            }
+        }
+        let header = "external_id,agent,customer,arrived,wait_s,talk_s,outcome\n";
+        // Row 38 is bad; row 39 changes bert-3 at the same arrival, so it wins.
+        let extra = "bad,anna,C1,not-a-time,,,\nbert-3,bert,C3,2026-02-03 09:00:00,10,99,handled\n";
+        let by_agent = format!("{header}{}{extra}", rows.iter().map(|(_, r)| r.as_str()).collect::<String>());
+        let mut timed = rows.clone();
+        timed.sort_by_key(|(day, _)| *day);
+        let in_time_order = format!("{header}{}{extra}", timed.iter().map(|(_, r)| r.as_str()).collect::<String>());
+
+        let t = import_contacts(&app.db, request(programs[0], None, 5), input(&in_time_order), |_| {}).await.unwrap();
+        let mut stages = Vec::new();
+        let req = ImportRequest { sorting: Sorting { late_rows: 3, run_rows: 7 }, ..request(programs[1], None, 5) };
+        let s = import_contacts(&app.db, req, input(&by_agent), |p| stages.push(p.stage)).await.unwrap();
+        let counts = |s: &kalibra::contacts::import::Summary| (s.rows_read, s.accepted, s.updated, s.unchanged, s.rejected);
+        assert_eq!(counts(&s), (38, 36, 1, 0, 1));
+        assert_eq!(counts(&t), counts(&s));
+        assert_eq!(s.first_rejects.iter().map(|r| (r.row, r.field.as_str())).collect::<Vec<_>>(), [(38, "arrived")]);
+        // Anna's first ten rows went in the file's order, two batches of five; bert's third
+        // row a day late made it sort the rest: 27 rows in runs of 7, then batches of five.
+        assert_eq!(&stages[..2], [Stage::InFileOrder, Stage::InFileOrder]);
+        let sorting = stages.iter().filter(|s| **s == Stage::Sorting).count();
+        assert_eq!(sorting, 4, "{stages:?}");
+        assert_eq!(stages.last(), Some(&Stage::InArrivalOrder { stored: 27, of: 27 }), "{stages:?}");
+
+        const ROWS: &str = "SELECT external_id, arrived_at, talk_s, fcr_repeat FROM contacts WHERE program_id = $1 ORDER BY id";
+        let mut stored = Vec::new();
+        for program in &programs {
+            let r: Vec<(String, i64, i64, Option<bool>)> =
+                kalibra::on_db!(&app.db, p => sqlx::query_as(ROWS).bind(*program).fetch_all(p).await).unwrap();
+            stored.push(r);
+        }
+        let (timed, sorted) = (&stored[0], &stored[1]);
+        assert_eq!(sorted.len(), 36);
+        // After anna's first ten, stored in order of arrival.
+        let firsts: Vec<&str> = sorted[..10].iter().map(|r| r.0.as_str()).collect();
+        assert_eq!(firsts, (1..=10).map(|d| format!("anna-{d}")).collect::<Vec<_>>());
+        assert!(sorted[10..].windows(2).all(|w| w[0].1 <= w[1].1), "{sorted:?}");
+        // The same contacts, figures and first-contact flags as the file in time order.
+        let by_id = |rows: &[(String, i64, i64, Option<bool>)]| {
+            let mut v = rows.to_vec();
+            v.sort();
+            v
+        };
+        assert_eq!(by_id(sorted), by_id(timed));
+        assert!(sorted.iter().any(|r| r.0 == "bert-3" && r.2 == 99), "the later row of bert-3 wins");
+        assert!(sorted.iter().filter(|r| r.3 == Some(true)).count() >= 5, "customers come back: {sorted:?}");
     }
 
     async fn gzip_json_lines_through_the_command_line(app: TestApp) {

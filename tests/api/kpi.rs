@@ -67,14 +67,14 @@ fn close(v: &serde_json::Value, expected: f64) -> bool {
 /// Import generic CSV contacts into ACME-DE (Berlin time).
 async fn import_csv(app: &TestApp, text: &str) -> kalibra::contacts::import::Summary {
     let req = ImportRequest {
-        program: app.program_id("ACME-DE").await,
-        source_name: "fixture.csv".into(),
-        format: Format::Csv,
-        mapping: Mapping::generic(chrono_tz::Europe::Berlin),
-        created_by: "test".into(),
-        rejects_path: None,
         batch_rows: 100,
-        held_contacts: kalibra::contacts::import::HELD_CONTACTS,
+        ..ImportRequest::new(
+            app.program_id("ACME-DE").await,
+            "fixture.csv",
+            Format::Csv,
+            Mapping::generic(chrono_tz::Europe::Berlin),
+            "test",
+        )
     };
     let input = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
     import_contacts(&app.db, req, input, |_| {}).await.unwrap()
@@ -169,14 +169,8 @@ both_backends! {
         assert!(close(&total["response_rate"], 0.0));
 
         let req = ImportRequest {
-            program,
-            source_name: "surveys.csv".into(),
-            format: Format::Csv,
-            mapping: Mapping::generic_for(kalibra::contacts::mapping::SURVEYS, chrono_tz::Europe::Berlin),
-            created_by: "test".into(),
-            rejects_path: None,
             batch_rows: 100,
-            held_contacts: kalibra::contacts::import::HELD_CONTACTS,
+            ..ImportRequest::new(program, "surveys.csv", Format::Csv, Mapping::generic_for(kalibra::contacts::mapping::SURVEYS, chrono_tz::Europe::Berlin), "test")
         };
         let s = kalibra::contacts::surveys::import_surveys(
             &app.db, req, Box::new(std::io::Cursor::new(SURVEYS.as_bytes().to_vec())), |_| {},
@@ -215,14 +209,8 @@ both_backends! {
         // One chat with a transcript.
         let chat = r#"{"external_id": "T1", "channel": "chat", "queue": "Billing", "arrived": "2026-01-15 16:00:00", "answered": "2026-01-15 16:00:20", "transcript": [{"speaker": "customer", "text": "Wo bleibt meine Gutschrift?"}, {"speaker": "agent", "text": "Sie ist unterwegs."}]}"#;
         let req = ImportRequest {
-            program: a,
-            source_name: "chat.jsonl".into(),
-            format: Format::Jsonl,
-            mapping: Mapping::generic(chrono_tz::Europe::Berlin),
-            created_by: "test".into(),
-            rejects_path: None,
             batch_rows: 10,
-            held_contacts: kalibra::contacts::import::HELD_CONTACTS,
+            ..ImportRequest::new(a, "chat.jsonl", Format::Jsonl, Mapping::generic(chrono_tz::Europe::Berlin), "test")
         };
         import_contacts(&app.db, req, Box::new(std::io::Cursor::new(chat.as_bytes().to_vec())), |_| {}).await.unwrap();
 

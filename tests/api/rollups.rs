@@ -2,7 +2,7 @@
 //! answers, imported in random batches, partly re-imported with changes, reported every way.
 
 use chrono::NaiveDate;
-use kalibra::contacts::import::{ImportRequest, import_contacts};
+use kalibra::contacts::import::{ImportRequest, Sorting, Stage, import_contacts};
 use kalibra::contacts::mapping::{Format, Mapping, SURVEYS};
 use kalibra::contacts::report::{Dimension, KpiQuery, KpiSettings, kpis, kpis_direct};
 use kalibra::contacts::surveys::import_surveys;
@@ -100,14 +100,8 @@ fn request(
     batch_rows: usize,
 ) -> ImportRequest {
     ImportRequest {
-        program,
-        source_name: "random.csv".into(),
-        format: Format::Csv,
-        mapping,
-        created_by: "test".into(),
-        rejects_path: None,
         batch_rows,
-        held_contacts: kalibra::contacts::import::HELD_CONTACTS,
+        ..ImportRequest::new(program, "random.csv", Format::Csv, mapping, "test")
     }
 }
 
@@ -265,6 +259,15 @@ both_backends! {
         let swapped: Vec<String> = [&rows[..400], &rows[500..800], &rows[400..500], &rows[800..]].concat();
         let s = import_contacts(&app.db, request(programs[3].id, Mapping::generic(tz), 50), file(&swapped), |_| {}).await.unwrap();
         assert_eq!((s.accepted, s.rejected), (1500, 0));
+        // Out of order and sorted by arrival before it is stored, in runs of 97 rows on disk.
+        let input_program = kalibra::programs::ProgramInput { code: "SORTED".into(), name: "Sorted".into(), timezone: "UTC".into() };
+        programs.push(kalibra::programs::create(&app.db, &kalibra::audit::Actor::cli(), &input_program).await.unwrap());
+        let mut req = request(programs[4].id, Mapping::generic(tz), 25);
+        req.sorting = Sorting { late_rows: 1, run_rows: 97 };
+        let mut last = None;
+        let s = import_contacts(&app.db, req, file(&shuffled), |p| last = Some(p.stage)).await.unwrap();
+        assert_eq!((s.accepted, s.rejected), (1500, 0));
+        assert_eq!(last, Some(Stage::InArrivalOrder { stored: 1500, of: 1500 }));
 
         let settings = KpiSettings::default();
         let q = KpiQuery::new(NaiveDate::from_ymd_opt(2025, 2, 20).unwrap(), NaiveDate::from_ymd_opt(2025, 6, 10).unwrap(), Dimension::Time(Bucket::Day));
@@ -279,6 +282,7 @@ both_backends! {
         assert_eq!(figures[0].1, figures[1].1, "held and looked up, {}", app.backend);
         assert_eq!(figures[0].1, figures[2].1, "held and read again after another import, {}", app.backend);
         assert_eq!(figures[0].1, figures[3].1, "held while the file went back, {}", app.backend);
+        assert_eq!(figures[0].1, figures[4].1, "sorted by arrival first, {}", app.backend);
         let fcr = figures[0].1.fcr.expect("the period has answered contacts with customers");
         assert!(fcr > 0.3 && fcr < 0.9, "customers come back often enough to test: FCR {fcr}");
     }

@@ -1,0 +1,361 @@
+//! Rows of a file out of time order, stored in order of arrival.
+//!
+//! An import stores a file batch by batch in the order it reads it. A file in time order moves
+//! forward a day or so per batch: each batch adds to the newest pages of the contacts' indexes,
+//! and first-contact resolution holds the few days around it (see `recent`). A file sorted
+//! otherwise, by agent or by queue, makes every batch span the whole period: its rows land on
+//! index pages all over it, and each customer is looked up one by one. Such a file imports
+//! several times slower and holds more in memory.
+//!
+//! So an import watches the arrival times it reads ([`Disorder`]). Once [`Sorting::late_rows`]
+//! rows arrived a day or more before the latest arrival read so far, it reads the rest of the
+//! file first, into runs of rows sorted by arrival in temporary files ([`Runs`]), and then
+//! stores them merged, in order of arrival. Rows of the same arrival keep their file order, so
+//! of two rows with one external id and one arrival the later still wins.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// How far back a row's arrival must lie behind the latest arrival read to count as late.
+pub const LATE_BY_MS: i64 = 86_400_000;
+
+/// When an import sorts the rest of a file by arrival, and in runs of how many rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Sorting {
+    /// Rows arriving [`LATE_BY_MS`] or more before the latest one read so far, after which the
+    /// rest of the file is sorted; `u64::MAX` never sorts.
+    pub late_rows: u64,
+    /// Rows sorted in memory at a time (about half a kilobyte each), each run a temporary file;
+    /// at least one.
+    pub run_rows: usize,
+}
+
+impl Default for Sorting {
+    fn default() -> Self {
+        Sorting {
+            late_rows: 1_000,
+            run_rows: 100_000,
+        }
+    }
+}
+
+/// Counts the rows that arrive late for a file in time order.
+#[derive(Debug)]
+pub struct Disorder {
+    latest: i64,
+    late: u64,
+    limit: u64,
+}
+
+impl Disorder {
+    pub fn new(limit: u64) -> Self {
+        Disorder {
+            latest: i64::MIN,
+            late: 0,
+            limit,
+        }
+    }
+
+    /// Note a row's arrival; `true` once the file has proved out of time order.
+    pub fn out_of_order(&mut self, arrived_ms: i64) -> bool {
+        if arrived_ms > self.latest {
+            self.latest = arrived_ms;
+        } else if arrived_ms <= self.latest.saturating_sub(LATE_BY_MS) {
+            self.late += 1;
+        }
+        self.late >= self.limit
+    }
+}
+
+/// Rows gathered in sorted runs on disk; [`Runs::merged`] gives them back in order of arrival.
+pub struct Runs<T> {
+    dir: tempfile::TempDir,
+    pending: Vec<(i64, u64, T)>,
+    files: Vec<File>,
+    next: u64,
+    run_rows: usize,
+    buf: Vec<u8>,
+}
+
+/// What temporary space errors say, so the user knows where it ran out.
+fn in_dir(dir: &std::path::Path, e: io::Error) -> io::Error {
+    io::Error::new(
+        e.kind(),
+        format!(
+            "sorting the file by arrival time in the temporary folder {}: {e}",
+            dir.display()
+        ),
+    )
+}
+
+impl<T: Serialize + DeserializeOwned> Runs<T> {
+    /// Runs of `run_rows` rows in a new folder of the system's temporary folder (`TMPDIR`),
+    /// removed with them.
+    pub fn new(run_rows: usize) -> io::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("kalibra-import-")
+            .tempdir()
+            .map_err(|e| in_dir(&std::env::temp_dir(), e))?;
+        Ok(Runs {
+            dir,
+            pending: Vec::new(),
+            files: Vec::new(),
+            next: 0,
+            run_rows: run_rows.max(1),
+            buf: Vec::new(),
+        })
+    }
+
+    /// Take a row that arrived at `arrived_ms`.
+    pub fn push(&mut self, arrived_ms: i64, row: T) -> io::Result<()> {
+        self.pending.push((arrived_ms, self.next, row));
+        self.next += 1;
+        if self.pending.len() >= self.run_rows {
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Rows to a run.
+    pub fn run_rows(&self) -> usize {
+        self.run_rows
+    }
+
+    /// Rows taken so far.
+    pub fn len(&self) -> u64 {
+        self.next
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.next == 0
+    }
+
+    /// Write the rows held in memory to a run of their own, sorted.
+    fn spill(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.pending
+            .sort_unstable_by_key(|(at, seq, _)| (*at, *seq));
+        let path = self.dir.path().join(format!("run-{}", self.files.len()));
+        let dir = self.dir.path().to_owned();
+        let mut write = || -> io::Result<File> {
+            let mut out = BufWriter::with_capacity(1 << 16, File::create_new(&path)?);
+            for (at, seq, row) in self.pending.drain(..) {
+                self.buf.clear();
+                self.buf.extend_from_slice(&at.to_le_bytes());
+                self.buf.extend_from_slice(&seq.to_le_bytes());
+                postcard::to_io(&row, &mut self.buf).map_err(io::Error::other)?;
+                out.write_all(&(self.buf.len() as u64).to_le_bytes())?;
+                out.write_all(&self.buf)?;
+            }
+            out.into_inner().map_err(|e| e.into_error())?;
+            File::open(&path)
+        };
+        let file = write().map_err(|e| in_dir(&dir, e))?;
+        self.files.push(file);
+        Ok(())
+    }
+
+    /// Every row taken, in order of arrival (and of taking, at one arrival).
+    pub fn merged(mut self) -> io::Result<Merged<T>> {
+        if self.files.is_empty() {
+            // Everything fits in memory: no file to write.
+            self.pending
+                .sort_unstable_by_key(|(at, seq, _)| (*at, *seq));
+            let rows = std::mem::take(&mut self.pending);
+            return Ok(Merged {
+                dir: self.dir,
+                runs: Vec::new(),
+                heads: BinaryHeap::new(),
+                slots: Vec::new(),
+                memory: rows.into_iter(),
+            });
+        }
+        self.spill()?;
+        let dir = self.dir.path().to_owned();
+        let mut runs: Vec<Run> = std::mem::take(&mut self.files)
+            .into_iter()
+            .map(|f| Run {
+                reader: BufReader::with_capacity(1 << 16, f),
+                buf: Vec::new(),
+            })
+            .collect();
+        let mut heads = BinaryHeap::with_capacity(runs.len());
+        let mut slots = Vec::with_capacity(runs.len());
+        for (i, run) in runs.iter_mut().enumerate() {
+            let head = run.next::<T>().map_err(|e| in_dir(&dir, e))?;
+            if let Some((at, seq, row)) = head {
+                heads.push(Reverse((at, seq, i)));
+                slots.push(Some(row));
+            } else {
+                slots.push(None);
+            }
+        }
+        Ok(Merged {
+            dir: self.dir,
+            runs,
+            heads,
+            slots,
+            memory: Vec::new().into_iter(),
+        })
+    }
+}
+
+/// One sorted run being read back.
+struct Run {
+    reader: BufReader<File>,
+    buf: Vec<u8>,
+}
+
+impl Run {
+    /// The run's next row, `None` at its end.
+    fn next<T: DeserializeOwned>(&mut self) -> io::Result<Option<(i64, u64, T)>> {
+        let mut len = [0u8; 8];
+        match self.reader.read_exact(&mut len) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let len = u64::from_le_bytes(len) as usize;
+        if len < 16 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a sorted run holds a damaged row",
+            ));
+        }
+        self.buf.resize(len, 0);
+        self.reader.read_exact(&mut self.buf)?;
+        let at = i64::from_le_bytes(self.buf[..8].try_into().expect("eight bytes"));
+        let seq = u64::from_le_bytes(self.buf[8..16].try_into().expect("eight bytes"));
+        let row = postcard::from_bytes(&self.buf[16..])
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        Ok(Some((at, seq, row)))
+    }
+}
+
+/// The rows of [`Runs`] in order of arrival; the temporary files go with it.
+pub struct Merged<T> {
+    /// Removed, with the runs, when the merge ends.
+    dir: tempfile::TempDir,
+    runs: Vec<Run>,
+    heads: BinaryHeap<Reverse<(i64, u64, usize)>>,
+    slots: Vec<Option<T>>,
+    memory: std::vec::IntoIter<(i64, u64, T)>,
+}
+
+impl<T: DeserializeOwned> Iterator for Merged<T> {
+    type Item = io::Result<T>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.runs.is_empty() {
+            return self.memory.next().map(|(_, _, row)| Ok(row));
+        }
+        let Reverse((_, _, i)) = self.heads.pop()?;
+        let row = self.slots[i].take()?;
+        match self.runs[i].next::<T>() {
+            Ok(Some((at, seq, next))) => {
+                self.heads.push(Reverse((at, seq, i)));
+                self.slots[i] = Some(next);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let e = in_dir(self.dir.path(), e);
+                self.heads.clear();
+                return Some(Err(e));
+            }
+        }
+        Some(Ok(row))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_is_out_of_order_after_enough_rows_a_day_late() {
+        let day = LATE_BY_MS;
+        let mut d = Disorder::new(2);
+        assert!(!d.out_of_order(10 * day));
+        // Within a day of the latest: not late (an export by end time, say).
+        assert!(!d.out_of_order(10 * day - day + 1));
+        assert!(!d.out_of_order(9 * day), "a day late: the first");
+        assert!(!d.out_of_order(20 * day));
+        assert!(d.out_of_order(5 * day), "the second row a day or more late");
+        let mut never = Disorder::new(u64::MAX);
+        assert!((0..1000).all(|i| !never.out_of_order(-i * day)));
+    }
+
+    fn sorted_back(rows: &[(i64, String)], run_rows: usize) -> Vec<String> {
+        let mut runs = Runs::new(run_rows).unwrap();
+        for (at, text) in rows {
+            runs.push(*at, text.clone()).unwrap();
+        }
+        assert_eq!(runs.len(), rows.len() as u64);
+        runs.merged().unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn rows_come_back_by_arrival_and_in_file_order_at_one_arrival() {
+        let rows: Vec<(i64, String)> = [(5, "e"), (1, "a"), (3, "c1"), (3, "c2"), (2, "b")]
+            .into_iter()
+            .map(|(at, s)| (at, s.to_owned()))
+            .collect();
+        let want = ["a", "b", "c1", "c2", "e"];
+        // In memory, in runs of two (three files) and in runs of one row each.
+        for run_rows in [100, 2, 1] {
+            assert_eq!(sorted_back(&rows, run_rows), want, "runs of {run_rows}");
+        }
+        assert!(sorted_back(&[], 3).is_empty());
+    }
+
+    #[test]
+    fn many_runs_merge_into_one_order_and_their_files_go() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let rows: Vec<(i64, String)> = (0..5_000)
+            .map(|i| (rng.random_range(0..400), format!("row {i}")))
+            .collect();
+        let mut want = rows.clone();
+        want.sort_by_key(|(at, _)| *at); // stable: file order at one arrival
+        let mut runs = Runs::new(97).unwrap();
+        let dir = runs.dir.path().to_owned();
+        for (at, text) in &rows {
+            runs.push(*at, text.clone()).unwrap();
+        }
+        let merged = runs.merged().unwrap();
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            52,
+            "5,000 rows in runs of 97"
+        );
+        let got: Vec<String> = merged.map(Result::unwrap).collect();
+        let want: Vec<String> = want.into_iter().map(|(_, s)| s).collect();
+        assert_eq!(got, want);
+        assert!(!dir.exists(), "the temporary files are removed");
+    }
+
+    #[test]
+    fn a_damaged_run_is_an_error_not_a_panic() {
+        let mut runs = Runs::new(2).unwrap();
+        for at in [3, 1, 2, 0] {
+            runs.push(at, format!("{at}")).unwrap();
+        }
+        // Cut the first run short in the middle of its second row.
+        let path = runs.dir.path().join("run-0");
+        let text = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &text[..text.len() - 3]).unwrap();
+        let err = runs
+            .merged()
+            .unwrap()
+            .find_map(Result::err)
+            .expect("the cut run fails");
+        assert!(err.to_string().contains("temporary folder"), "{err}");
+    }
+}
