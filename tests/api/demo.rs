@@ -69,7 +69,10 @@ both_backends! {
         let api = crate::quality::Api { app: &app, c: crate::helpers::client() };
         let qa = app.token_for("qa@example.com").await;
         let acme = app.program_id("ACME-DE").await.0;
-        let today = chrono::Utc::now().date_naive();
+        // The report's days are the program's own: late in the evening (UTC) Berlin's today is
+        // already tomorrow, and so are the last evaluations' days.
+        let zone = kalibra::programs::find_by_code(&app.db, "ACME-DE").await.unwrap().unwrap().zone();
+        let today = chrono::Utc::now().with_timezone(&zone).date_naive();
         let period = format!("from={}&to={today}", today - chrono::Duration::days(40));
         let report = |by: &str| format!("/api/v1/programs/{acme}/quality?by={by}&{period}");
         let acme_agents = PROFILES.iter().find(|p| p.code == "ACME-DE").unwrap().agents;
