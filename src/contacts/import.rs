@@ -250,7 +250,7 @@ impl<T: ImportRow> Batcher<T> {
                 }
                 match (&mut self.order, arrival) {
                     (Order::Gathering(runs), Some(at)) => {
-                        runs.push(at, p).map_err(|e| e.to_string())?;
+                        runs.push(at, &p).map_err(|e| e.to_string())?;
                         if runs.len() % runs.run_rows() as u64 == 0 {
                             // The rows read so far, for the job and its progress.
                             return Ok(self.flush());
@@ -272,7 +272,7 @@ impl<T: ImportRow> Batcher<T> {
         self.index.clear();
         for row in self.rows.drain(..) {
             let at = row.arrival().unwrap_or(i64::MIN);
-            runs.push(at, row).map_err(|e| e.to_string())?;
+            runs.push(at, &row).map_err(|e| e.to_string())?;
         }
         self.order = Order::Gathering(runs);
         Ok(())
