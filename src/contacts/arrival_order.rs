@@ -7,10 +7,10 @@
 //! index pages all over it, and each customer is looked up one by one. Such a file imports
 //! several times slower and holds more in memory.
 //!
-//! So an import watches the arrival times it reads ([`Disorder`]). Once [`Sorting::late_rows`]
-//! rows arrived a day or more before the latest arrival read so far, it reads the rest of the
-//! file first, into runs of rows sorted by arrival in temporary files ([`Runs`]), and then
-//! stores them merged, in order of arrival. Rows of the same arrival keep their file order, so
+//! So an import watches the arrival times of its batches ([`Disorder`]). Once a batch has
+//! [`Sorting::overlap_rows`] rows that arrived in the same ten minutes as rows of earlier
+//! batches, it reads the rest of the file first, that batch included, into runs of rows sorted
+//! by arrival in temporary files ([`Runs`]), and then stores them merged, in order of arrival. Rows of the same arrival keep their file order, so
 //! of two rows with one external id and one arrival the later still wins.
 
 use std::cmp::Reverse;
@@ -22,15 +22,16 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// How far back a row's arrival must lie behind the latest arrival read to count as late.
-pub const LATE_BY_MS: i64 = 86_400_000;
+/// The stretches of time a file's rows are counted in, to tell whether batches come back over
+/// a period that earlier batches covered: ten minutes.
+const STRETCH_MS: i64 = 600_000;
 
 /// When an import sorts the rest of a file by arrival, and in runs of how many rows.
 #[derive(Debug, Clone, Copy)]
 pub struct Sorting {
-    /// Rows arriving [`LATE_BY_MS`] or more before the latest one read so far, after which the
-    /// rest of the file is sorted; `u64::MAX` never sorts.
-    pub late_rows: u64,
+    /// Rows of one batch that arrived in the same ten minutes as rows of earlier batches, from
+    /// which on the file is sorted; `0` sorts every file, `u64::MAX` none.
+    pub overlap_rows: u64,
     /// Rows sorted in memory at a time, each run a temporary file (a phone contact takes about
     /// 140 bytes there; a run also ends at 32 MiB); at least one.
     pub run_rows: usize,
@@ -39,37 +40,44 @@ pub struct Sorting {
 impl Default for Sorting {
     fn default() -> Self {
         Sorting {
-            late_rows: 1_000,
+            // A quarter of a batch of 30,000: far above the seam between batches in time order
+            // (ten minutes of rows), far below a batch sorted by agent (nearly all of it).
+            overlap_rows: 7_500,
             run_rows: 100_000,
         }
     }
 }
 
-/// Counts the rows that arrive late for a file in time order.
+/// The ten-minute stretches the batches sent so far arrived in. A file in time order, newest or
+/// oldest first, gives each batch stretches of its own but at the seam with the one before; a
+/// file sorted by agent or queue gives every batch the whole period again.
 #[derive(Debug)]
 pub struct Disorder {
-    latest: i64,
-    late: u64,
+    seen: std::collections::HashSet<i64, foldhash::fast::RandomState>,
     limit: u64,
 }
 
 impl Disorder {
     pub fn new(limit: u64) -> Self {
         Disorder {
-            latest: i64::MIN,
-            late: 0,
+            seen: Default::default(),
             limit,
         }
     }
 
-    /// Note a row's arrival; `true` once the file has proved out of time order.
-    pub fn out_of_order(&mut self, arrived_ms: i64) -> bool {
-        if arrived_ms > self.latest {
-            self.latest = arrived_ms;
-        } else if arrived_ms <= self.latest.saturating_sub(LATE_BY_MS) {
-            self.late += 1;
+    /// Note a batch's arrivals; `true` when enough of them fall in stretches of earlier batches
+    /// (and then the batch is not noted).
+    pub fn out_of_order(&mut self, arrivals: impl Iterator<Item = i64> + Clone) -> bool {
+        let stretch = |at: i64| at.div_euclid(STRETCH_MS);
+        let overlap = arrivals
+            .clone()
+            .filter(|at| self.seen.contains(&stretch(*at)))
+            .count() as u64;
+        if overlap >= self.limit {
+            return true;
         }
-        self.late >= self.limit
+        self.seen.extend(arrivals.map(stretch));
+        false
     }
 }
 
@@ -315,17 +323,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_is_out_of_order_after_enough_rows_a_day_late() {
-        let day = LATE_BY_MS;
-        let mut d = Disorder::new(2);
-        assert!(!d.out_of_order(10 * day));
-        // Within a day of the latest: not late (an export by end time, say).
-        assert!(!d.out_of_order(10 * day - day + 1));
-        assert!(!d.out_of_order(9 * day), "a day late: the first");
-        assert!(!d.out_of_order(20 * day));
-        assert!(d.out_of_order(5 * day), "the second row a day or more late");
+    fn a_file_is_out_of_order_when_batches_come_back_over_earlier_ones() {
+        let min = 60_000;
+        let day = 24 * 60 * min;
+        // Newest first: each batch ten hours, in minutes going back; only their seams share a
+        // stretch of ten minutes.
+        let mut d = Disorder::new(5);
+        for batch in 0..20 {
+            let end = 1_000 * day - batch * 600 * min;
+            assert!(
+                !d.out_of_order((0..600).map(|m| end - m * min)),
+                "batch {batch}"
+            );
+        }
+        // Sorted by agent: the second agent's day comes back over the first one's.
+        let mut d = Disorder::new(5);
+        let agent = |offset: i64| (0..100).map(move |i| 3 * day + i * 13 * min + offset);
+        assert!(!d.out_of_order(agent(0)));
+        assert!(d.out_of_order(agent(7 * min)));
+        // A few rows with a wrong year do not make a file out of order, nor a file of months
+        // in any order.
+        let mut d = Disorder::new(5);
+        assert!(!d.out_of_order((0..100).map(|i| 40 * day + i * min)));
+        assert!(!d.out_of_order((0..100).map(|i| 10 * day + i * min).chain([40 * day; 4])));
+        assert!(!d.out_of_order((0..100).map(|i| 20 * day + i * min)));
+        // Every file, and none.
+        assert!(Disorder::new(0).out_of_order([1].into_iter()));
         let mut never = Disorder::new(u64::MAX);
-        assert!((0..1000).all(|i| !never.out_of_order(-i * day)));
+        assert!((0..10).all(|_| !never.out_of_order([5 * day].into_iter())));
     }
 
     fn sorted_back(rows: &[(i64, String)], run_rows: usize) -> Vec<String> {

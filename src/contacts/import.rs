@@ -226,7 +226,7 @@ impl<T: ImportRow> Batcher<T> {
             rejects: Vec::new(),
             counts: Counts::default(),
             tx,
-            order: Order::File(Disorder::new(sorting.late_rows)),
+            order: Order::File(Disorder::new(sorting.overlap_rows)),
             sorting,
         }
     }
@@ -241,32 +241,32 @@ impl<T: ImportRow> Batcher<T> {
                 self.rejects.push(r);
             }
             Ok(None) => self.counts.skipped += 1,
-            Ok(Some(p)) => {
-                let arrival = p.arrival();
-                if let (Order::File(disorder), Some(at)) = (&mut self.order, arrival)
-                    && disorder.out_of_order(at)
-                {
-                    self.gather()?;
-                }
-                match (&mut self.order, arrival) {
-                    (Order::Gathering(runs), Some(at)) => {
-                        runs.push(at, &p).map_err(|e| e.to_string())?;
-                        if runs.len() % runs.run_rows() as u64 == 0 {
-                            // The rows read so far, for the job and its progress.
-                            return Ok(self.flush());
-                        }
+            Ok(Some(p)) => match (&mut self.order, p.arrival()) {
+                (Order::Gathering(runs), Some(at)) => {
+                    runs.push(at, &p).map_err(|e| e.to_string())?;
+                    if runs.len() % runs.run_rows() as u64 == 0 {
+                        // The rows read so far, for the job and its progress.
+                        return Ok(self.flush());
                     }
-                    _ => self.add(p),
                 }
-            }
+                _ => self.add(p),
+            },
         }
         if self.rows.len() >= self.batch_rows || self.rejects.len() >= self.batch_rows {
+            let arrivals = self.rows.iter().filter_map(|r| r.arrival());
+            if let Order::File(disorder) = &mut self.order
+                && arrivals.clone().next().is_some()
+                && disorder.out_of_order(arrivals)
+            {
+                self.gather()?;
+            }
             return Ok(self.flush());
         }
         Ok(true)
     }
 
-    /// From here on gather the rows to sort them, starting with those of the open batch.
+    /// From here on gather the rows to sort them, starting with those of the batch that came
+    /// back over earlier ones.
     fn gather(&mut self) -> Result<(), String> {
         let mut runs = Runs::new(self.sorting.run_rows).map_err(|e| e.to_string())?;
         self.index.clear();
@@ -321,11 +321,13 @@ impl<T: ImportRow> Batcher<T> {
     /// The file has been read: send what is open and, if the rows were gathered, send them
     /// merged in order of arrival.
     fn finish(&mut self) -> Result<(), String> {
-        let Order::Gathering(runs) =
-            std::mem::replace(&mut self.order, Order::Arrival { stored: 0, of: 0 })
-        else {
-            self.flush();
-            return Ok(());
+        let runs = match std::mem::replace(&mut self.order, Order::Arrival { stored: 0, of: 0 }) {
+            Order::Gathering(runs) => runs,
+            other => {
+                self.order = other;
+                self.flush();
+                return Ok(());
+            }
         };
         let of = runs.len();
         // Everything read, counted before the first sorted batch is stored.

@@ -240,39 +240,49 @@ both_backends! {
 
     async fn a_file_out_of_time_order_is_stored_in_order_of_arrival(app: TestApp) {
         let mut programs = Vec::new();
-        for code in ["TIMED", "SORTED"] {
+        for code in ["TIMED", "SORTED", "NEWEST"] {
             let p = kalibra::programs::ProgramInput { code: code.into(), name: code.into(), timezone: "Europe/Berlin".into() };
             programs.push(kalibra::programs::create(&app.db, &kalibra::audit::Actor::cli(), &p).await.unwrap().id);
         }
         // Three agents' twelve days, sorted by agent; customers come back within the week.
         let mut rows = Vec::new();
-        for agent in ["anna", "bert", "cem"] {
+        // A minute apart: of two contacts of one customer at one instant, the later in the file
+        // is the repeat (docs/kpis.md), which a file newest first would turn round.
+        for (minute, agent) in ["anna", "bert", "cem"].into_iter().enumerate() {
             for day in 1..=12 {
                 let customer = (day + agent.len()) % 5;
-                rows.push((day, format!("{agent}-{day},{agent},C{customer},2026-02-{day:02} 09:00:00,10,60,handled\n")));
+                rows.push((day, format!("{agent}-{day},{agent},C{customer},2026-02-{day:02} 09:0{minute}:00,10,60,handled\n")));
             }
         }
         let header = "external_id,agent,customer,arrived,wait_s,talk_s,outcome\n";
         // Row 38 is bad; row 39 changes bert-3 at the same arrival, so it wins.
-        let extra = "bad,anna,C1,not-a-time,,,\nbert-3,bert,C3,2026-02-03 09:00:00,10,99,handled\n";
+        let extra = "bad,anna,C1,not-a-time,,,\nbert-3,bert,C3,2026-02-03 09:01:00,10,99,handled\n";
         let by_agent = format!("{header}{}{extra}", rows.iter().map(|(_, r)| r.as_str()).collect::<String>());
         let mut timed = rows.clone();
         timed.sort_by_key(|(day, _)| *day);
         let in_time_order = format!("{header}{}{extra}", timed.iter().map(|(_, r)| r.as_str()).collect::<String>());
 
         let t = import_contacts(&app.db, request(programs[0], None, 5), input(&in_time_order), |_| {}).await.unwrap();
+        // Newest first: each batch's days are its own but for the seam, so nothing is sorted.
+        let newest_first = format!("{header}{}{extra}", timed.iter().rev().map(|(_, r)| r.as_str()).collect::<String>());
         let mut stages = Vec::new();
-        let req = ImportRequest { sorting: Sorting { late_rows: 3, run_rows: 7 }, ..request(programs[1], None, 5) };
+        let req = ImportRequest { sorting: Sorting { overlap_rows: 3, run_rows: 7 }, ..request(programs[2], None, 5) };
+        let n = import_contacts(&app.db, req, input(&newest_first), |p| stages.push(p.stage)).await.unwrap();
+        assert!(stages.iter().all(|s| *s == Stage::InFileOrder), "{stages:?}");
+        let mut stages = Vec::new();
+        let req = ImportRequest { sorting: Sorting { overlap_rows: 3, run_rows: 7 }, ..request(programs[1], None, 5) };
         let s = import_contacts(&app.db, req, input(&by_agent), |p| stages.push(p.stage)).await.unwrap();
         let counts = |s: &kalibra::contacts::import::Summary| (s.rows_read, s.accepted, s.updated, s.unchanged, s.rejected);
         assert_eq!(counts(&s), (38, 36, 1, 0, 1));
         assert_eq!(counts(&t), counts(&s));
+        assert_eq!(counts(&n), counts(&s));
         assert_eq!(s.first_rejects.iter().map(|r| (r.row, r.field.as_str())).collect::<Vec<_>>(), [(38, "arrived")]);
-        // Anna's first ten rows went in the file's order, two batches of five; bert's third
-        // row a day late made it sort the rest: 27 rows in runs of 7, then batches of five.
+        // Anna's first ten rows went in the file's order, two batches of five; the third batch
+        // (anna's last two days, bert's first three) came back over them, and it and the rest
+        // were sorted: 27 rows in runs of 7, then batches of five.
         assert_eq!(&stages[..2], [Stage::InFileOrder, Stage::InFileOrder]);
         let sorting = stages.iter().filter(|s| **s == Stage::Sorting).count();
-        assert_eq!(sorting, 4, "{stages:?}");
+        assert_eq!(sorting, 5, "{stages:?}");
         assert_eq!(stages.last(), Some(&Stage::InArrivalOrder { stored: 27, of: 27 }), "{stages:?}");
 
         const ROWS: &str = "SELECT external_id, arrived_at, talk_s, fcr_repeat FROM contacts WHERE program_id = $1 ORDER BY id";
@@ -282,7 +292,7 @@ both_backends! {
                 kalibra::on_db!(&app.db, p => sqlx::query_as(ROWS).bind(*program).fetch_all(p).await).unwrap();
             stored.push(r);
         }
-        let (timed, sorted) = (&stored[0], &stored[1]);
+        let (timed, sorted, newest) = (&stored[0], &stored[1], &stored[2]);
         assert_eq!(sorted.len(), 36);
         // After anna's first ten, stored in order of arrival.
         let firsts: Vec<&str> = sorted[..10].iter().map(|r| r.0.as_str()).collect();
@@ -295,6 +305,7 @@ both_backends! {
             v
         };
         assert_eq!(by_id(sorted), by_id(timed));
+        assert_eq!(by_id(newest), by_id(timed));
         assert!(sorted.iter().any(|r| r.0 == "bert-3" && r.2 == 99), "the later row of bert-3 wins");
         assert!(sorted.iter().filter(|r| r.3 == Some(true)).count() >= 5, "customers come back: {sorted:?}");
     }

@@ -259,11 +259,11 @@ both_backends! {
         let swapped: Vec<String> = [&rows[..400], &rows[500..800], &rows[400..500], &rows[800..]].concat();
         let s = import_contacts(&app.db, request(programs[3].id, Mapping::generic(tz), 50), file(&swapped), |_| {}).await.unwrap();
         assert_eq!((s.accepted, s.rejected), (1500, 0));
-        // Out of order and sorted by arrival before it is stored, in runs of 97 rows on disk.
+        // Sorted by arrival before it is stored, in runs of 97 rows on disk.
         let input_program = kalibra::programs::ProgramInput { code: "SORTED".into(), name: "Sorted".into(), timezone: "UTC".into() };
         programs.push(kalibra::programs::create(&app.db, &kalibra::audit::Actor::cli(), &input_program).await.unwrap());
         let mut req = request(programs[4].id, Mapping::generic(tz), 25);
-        req.sorting = Sorting { late_rows: 1, run_rows: 97 };
+        req.sorting = Sorting { overlap_rows: 0, run_rows: 97 };
         let mut last = None;
         let s = import_contacts(&app.db, req, file(&shuffled), |p| last = Some(p.stage)).await.unwrap();
         assert_eq!((s.accepted, s.rejected), (1500, 0));
