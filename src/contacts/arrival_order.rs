@@ -218,7 +218,8 @@ impl<T: Serialize + DeserializeOwned> Runs<T> {
         let mut runs: Vec<Run> = std::mem::take(&mut self.files)
             .into_iter()
             .map(|f| Run {
-                reader: BufReader::with_capacity(1 << 16, f),
+                // A hundred runs for ten million rows: small buffers keep the merge small.
+                reader: BufReader::with_capacity(1 << 14, f),
                 buf: Vec::new(),
             })
             .collect();
