@@ -10,8 +10,10 @@
 //! So an import watches the arrival times of its batches ([`Disorder`]). Once a batch has
 //! [`Sorting::overlap_rows`] rows that arrived in the same ten minutes as rows of earlier
 //! batches, it reads the rest of the file first, that batch included, into runs of rows sorted
-//! by arrival in temporary files ([`Runs`]), and then stores them merged, in order of arrival. Rows of the same arrival keep their file order, so
-//! of two rows with one external id and one arrival the later still wins.
+//! by arrival in temporary files ([`Runs`]), and then stores them merged, in order of arrival.
+//! Rows of the same arrival keep their file order, so of two rows with one external id and one
+//! arrival the later still wins, and of two contacts of one customer at one instant the later
+//! is the repeat, as in a file stored as it came.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -1,7 +1,7 @@
 //! Streaming import of contact records: a reader thread parses and checks rows into batches, the
 //! writer stores each batch in one transaction. Memory stays flat whatever the file size; a crash
 //! leaves only whole batches, and importing the same file again completes the job. A file out
-//! of time order is read whole first and stored in order of arrival (see `arrival_order`).
+//! of time order is read to its end first and stored in order of arrival (see `arrival_order`).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
