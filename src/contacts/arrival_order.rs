@@ -87,10 +87,10 @@ impl Disorder {
 /// with long transcripts or threads cannot fill the memory.
 const RUN_BYTES: usize = 32 << 20;
 
-/// A row held for the next run: its arrival, its place in the file, its encoding in the arena.
+/// A row held for the next run: its arrival and its encoding in the arena. Held rows are in
+/// file order, and so are the runs: sorted stably, rows of one arrival keep it.
 struct Held {
     at: i64,
-    seq: u64,
     start: usize,
     end: usize,
 }
@@ -152,7 +152,6 @@ impl<T: Serialize + DeserializeOwned> Runs<T> {
         postcard::to_io(row, &mut self.arena).map_err(io::Error::other)?;
         self.pending.push(Held {
             at: arrived_ms,
-            seq: self.next,
             start,
             end: self.arena.len(),
         });
@@ -182,15 +181,14 @@ impl<T: Serialize + DeserializeOwned> Runs<T> {
         if self.pending.is_empty() {
             return Ok(());
         }
-        self.pending.sort_unstable_by_key(|h| (h.at, h.seq));
+        self.pending.sort_by_key(|h| h.at);
         let path = self.dir.path().join(format!("run-{}", self.files.len()));
         let write = || -> io::Result<File> {
             let mut out = BufWriter::with_capacity(1 << 16, File::create_new(&path)?);
             for h in &self.pending {
                 let row = &self.arena[h.start..h.end];
-                out.write_all(&(16 + row.len() as u64).to_le_bytes())?;
+                out.write_all(&(8 + row.len() as u64).to_le_bytes())?;
                 out.write_all(&h.at.to_le_bytes())?;
-                out.write_all(&h.seq.to_le_bytes())?;
                 out.write_all(row)?;
             }
             out.into_inner().map_err(|e| e.into_error())?;
@@ -207,7 +205,7 @@ impl<T: Serialize + DeserializeOwned> Runs<T> {
     pub fn merged(mut self) -> io::Result<Merged<T>> {
         if self.files.is_empty() {
             // Everything fits in memory: no file to write.
-            self.pending.sort_unstable_by_key(|h| (h.at, h.seq));
+            self.pending.sort_by_key(|h| h.at);
             return Ok(Merged {
                 from: Source::Memory {
                     arena: std::mem::take(&mut self.arena),
@@ -229,8 +227,8 @@ impl<T: Serialize + DeserializeOwned> Runs<T> {
         let mut slots = Vec::with_capacity(runs.len());
         for (i, run) in runs.iter_mut().enumerate() {
             let head = run.next::<T>().map_err(|e| in_dir(self.dir.path(), e))?;
-            if let Some((at, seq, row)) = head {
-                heads.push(Reverse((at, seq, i)));
+            if let Some((at, row)) = head {
+                heads.push(Reverse((at, i)));
                 slots.push(Some(row));
             } else {
                 slots.push(None);
@@ -251,7 +249,7 @@ struct Run {
 
 impl Run {
     /// The run's next row, `None` at its end.
-    fn next<T: DeserializeOwned>(&mut self) -> io::Result<Option<(i64, u64, T)>> {
+    fn next<T: DeserializeOwned>(&mut self) -> io::Result<Option<(i64, T)>> {
         let mut len = [0u8; 8];
         match self.reader.read_exact(&mut len) {
             Ok(()) => {}
@@ -259,15 +257,14 @@ impl Run {
             Err(e) => return Err(e),
         }
         let len = u64::from_le_bytes(len) as usize;
-        if len < 16 {
+        if len < 8 {
             return Err(damaged(format!("{len} bytes")));
         }
         self.buf.resize(len, 0);
         self.reader.read_exact(&mut self.buf)?;
         let at = i64::from_le_bytes(self.buf[..8].try_into().expect("eight bytes"));
-        let seq = u64::from_le_bytes(self.buf[8..16].try_into().expect("eight bytes"));
-        let row = postcard::from_bytes(&self.buf[16..]).map_err(damaged)?;
-        Ok(Some((at, seq, row)))
+        let row = postcard::from_bytes(&self.buf[8..]).map_err(damaged)?;
+        Ok(Some((at, row)))
     }
 }
 
@@ -284,10 +281,11 @@ enum Source<T> {
         arena: Vec<u8>,
         rows: std::vec::IntoIter<Held>,
     },
-    /// Runs on disk, and the next row of each (`slots`), smallest first in `heads`.
+    /// Runs on disk, and the next row of each (`slots`), smallest first in `heads`: by arrival,
+    /// then by run, as the runs follow the file.
     Runs {
         runs: Vec<Run>,
-        heads: BinaryHeap<Reverse<(i64, u64, usize)>>,
+        heads: BinaryHeap<Reverse<(i64, usize)>>,
         slots: Vec<Option<T>>,
     },
 }
@@ -302,11 +300,11 @@ impl<T: DeserializeOwned> Iterator for Merged<T> {
                 Some(postcard::from_bytes(&arena[h.start..h.end]).map_err(damaged))
             }
             Source::Runs { runs, heads, slots } => {
-                let Reverse((_, _, i)) = heads.pop()?;
+                let Reverse((_, i)) = heads.pop()?;
                 let row = slots[i].take()?;
                 match runs[i].next::<T>() {
-                    Ok(Some((at, seq, next))) => {
-                        heads.push(Reverse((at, seq, i)));
+                    Ok(Some((at, next))) => {
+                        heads.push(Reverse((at, i)));
                         slots[i] = Some(next);
                     }
                     Ok(None) => {}
